@@ -1,0 +1,71 @@
+// Package httpapi is the waptserver HTTP edge: the chi router, its middleware,
+// the one error→HTTP mapper, and one file per resource.
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/wapt-go/wapt/server/repository"
+)
+
+// Logf is the logger the server is built with.
+type Logf func(format string, args ...any)
+
+// Config holds what the router needs.
+type Config struct {
+	Repo *repository.Repo
+	Logf Logf
+}
+
+// New returns the server's HTTP handler.
+func New(cfg Config) http.Handler {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID)
+	r.Use(accessLog(cfg.Logf))
+	r.Use(recoverer(cfg.Logf))
+
+	r.NotFound(func(w http.ResponseWriter, _ *http.Request) { writeError(w, errNotFound) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) { writeError(w, errMethod) })
+
+	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Mount("/wapt", (&repoHandler{repo: cfg.Repo}).Routes())
+	r.Mount("/wapt-host", (&hostRepoHandler{}).Routes())
+	return r
+}
+
+func accessLog(logf Logf) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			ww := middleware.NewWrapResponseWriter(w, req.ProtoMajor)
+			start := time.Now()
+			next.ServeHTTP(ww, req)
+			logf("%s %s %d %dB %s", req.Method, req.URL.Path, ww.Status(), ww.BytesWritten(), time.Since(start).Round(time.Microsecond))
+		})
+	}
+}
+
+func recoverer(logf Logf) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			defer func() {
+				if v := recover(); v != nil {
+					if v == http.ErrAbortHandler {
+						panic(v)
+					}
+					logf("panic serving %s %s: %v", req.Method, req.URL.Path, v)
+					writeError(w, errInternal)
+				}
+			}()
+			next.ServeHTTP(w, req)
+		})
+	}
+}
