@@ -21,7 +21,9 @@ func startServer(tb testing.TB, dataDir string) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, Options{DataDir: dataDir, Listen: ln.Addr().String()}, ln, tb.Logf, io.Discard) }()
+	go func() {
+		done <- Run(ctx, Options{DataDir: dataDir, Listen: ln.Addr().String()}, ln, tb.Logf, io.Discard)
+	}()
 	tb.Cleanup(func() {
 		cancel()
 		select {

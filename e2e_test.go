@@ -1,0 +1,159 @@
+package wapt_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/wapt-go/wapt/shared/pkgfile"
+	"github.com/wapt-go/wapt/shared/repoindex"
+	"github.com/wapt-go/wapt/shared/signing"
+)
+
+// TestDemoRepositoryEndToEnd does what `make run` does with real processes:
+// builds the binaries, creates the demo keys and signed packages with
+// wapt-get, starts waptserver, and checks what an agent would download.
+func TestDemoRepositoryEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries and starts a server")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, data := t.TempDir(), t.TempDir()
+
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./server/cmd/waptserver", "./agent/cmd/wapt-get")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	demo := exec.CommandContext(ctx, "packaging/demo-repo.sh", bin, data)
+	demo.Env = append(os.Environ(), "WAPT_KEY_PASSWORD=demo-pw")
+	if out, err := demo.CombinedOutput(); err != nil {
+		t.Fatalf("demo-repo.sh: %v\n%s", err, out)
+	}
+
+	srv := exec.CommandContext(ctx, filepath.Join(bin, "waptserver"), "--data", data, "--listen", "127.0.0.1:0")
+	stdout, err := srv.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var serr bytes.Buffer
+	srv.Stderr = &serr
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := false
+	defer func() {
+		if !exited {
+			_ = srv.Process.Kill()
+			_ = srv.Wait()
+		}
+	}()
+	base := ""
+	re := regexp.MustCompile(`serving (http://[^/]+)/wapt/`)
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
+			base = m[1]
+			break
+		}
+	}
+	if base == "" {
+		t.Fatalf("waptserver did not print its address; stderr:\n%s", serr.String())
+	}
+	go io.Copy(io.Discard, stdout)
+
+	get := func(path string) (int, []byte, http.Header) {
+		t.Helper()
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, b, resp.Header
+	}
+
+	code, index, hdr := get("/wapt/Packages")
+	if code != 200 {
+		t.Fatalf("GET Packages: %d", code)
+	}
+	_, sig, _ := get("/wapt/Packages.sig")
+	trust, err := signing.LoadTrustDir(filepath.Join(data, "ssl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := repoindex.VerifyIndex(sig, index, trust, time.Now(), "", 0)
+	if err != nil {
+		t.Fatalf("Packages.sig does not verify: %v", err)
+	}
+	if info.Size != int64(len(index)) {
+		t.Errorf("signed size %d, index is %d bytes", info.Size, len(index))
+	}
+
+	// An unchanged index costs one 304.
+	req, _ := http.NewRequest(http.MethodGet, base+"/wapt/Packages", nil)
+	req.Header.Set("If-None-Match", hdr.Get("ETag"))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotModified {
+		t.Errorf("conditional GET: %d, want 304", resp.StatusCode)
+	}
+
+	ix, err := repoindex.Parse(index, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ix.Entries {
+		names = append(names, e.Package())
+		code, body, _ := get("/wapt/" + e.Get("filename"))
+		if code != 200 {
+			t.Fatalf("GET %s: %d", e.Get("filename"), code)
+		}
+		sum := sha256.Sum256(body)
+		if hex.EncodeToString(sum[:]) != e.Get("sha256") || strconv.Itoa(len(body)) != e.Get("size") {
+			t.Errorf("%s: downloaded bytes do not match the index", e.Get("filename"))
+		}
+		p, err := pkgfile.OpenReader(bytes.NewReader(body), int64(len(body)), e.Get("filename"), pkgfile.DefaultLimits())
+		if err != nil {
+			t.Fatalf("open %s: %v", e.Get("filename"), err)
+		}
+		if _, err := p.Verify(ctx, trust, time.Now()); err != nil {
+			t.Errorf("verify %s: %v", e.Get("filename"), err)
+		}
+		p.Close()
+	}
+	sort.Strings(names)
+	if want := []string{"demo-desktop", "demo-hello"}; len(names) != 2 || names[0] != want[0] || names[1] != want[1] {
+		t.Errorf("index lists %v, want %v", names, want)
+	}
+
+	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err = srv.Wait()
+	exited = true
+	if err != nil {
+		t.Errorf("waptserver did not stop cleanly: %v\n%s", err, serr.String())
+	}
+}

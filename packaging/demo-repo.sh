@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Creates (or refreshes) the demo repository that `make run` serves:
+#   DATA/keys/   a demo CA, an admin code-signing certificate and a repository certificate
+#   DATA/ssl/    the certificates an agent trusts (the demo CA)
+#   DATA/wapt/   the sample packages of assets/samples, signed, with a signed Packages index
+# Keys are encrypted with $WAPT_KEY_PASSWORD when it is set (demo default: not encrypted).
+# Usage: packaging/demo-repo.sh BINDIR DATADIR
+set -euo pipefail
+bin=${1:?BINDIR}
+data=${2:?DATADIR}
+root=$(cd "$(dirname "$0")/.." && pwd)
+keys=$data/keys
+wg="$bin/wapt-get"
+export WAPT_KEY_PASSWORD=${WAPT_KEY_PASSWORD:-}
+
+mkdir -p "$keys" "$data/ssl" "$data/wapt"
+chmod 700 "$keys"
+if [ ! -f "$keys/demo-ca.pem" ]; then
+  "$wg" create-keycert --cn demo-ca --ca --out "$keys" >/dev/null
+fi
+if [ ! -f "$keys/demo-admin.pem" ]; then
+  "$wg" create-keycert --cn demo-admin --code-signing --issuer-key "$keys/demo-ca.pem" \
+    --issuer-cert "$keys/demo-ca.crt" --out "$keys" >/dev/null
+fi
+if [ ! -f "$keys/demo-repo.pem" ]; then
+  "$wg" create-keycert --cn demo-repo --issuer-key "$keys/demo-ca.pem" \
+    --issuer-cert "$keys/demo-ca.crt" --out "$keys" >/dev/null
+fi
+cp "$keys/demo-ca.crt" "$data/ssl/demo-ca.crt"
+
+for src in "$root"/assets/samples/*/; do
+  pkg=$("$wg" build-package "$src" -o "$data/wapt" --key "$keys/demo-admin.pem" --cert "$keys/demo-admin.crt")
+  "$wg" verify-package "$pkg" --trust "$data/ssl"
+done
+"$wg" scan-packages "$data/wapt" --key "$keys/demo-repo.pem" --cert "$keys/demo-repo.crt" --expires 24h
