@@ -11,6 +11,9 @@ import "strings"
 type Control struct {
 	keys []string
 	vals map[string]string
+	// file and line record where the control was parsed from, for errors.
+	file string
+	line int
 }
 
 // New returns an empty Control.
@@ -47,6 +50,9 @@ func (c *Control) Set(key, value string) {
 
 // Del removes key.
 func (c *Control) Del(key string) {
+	if c == nil {
+		return
+	}
 	key = strings.ToLower(key)
 	if _, ok := c.vals[key]; !ok {
 		return
@@ -71,9 +77,13 @@ func (c *Control) Keys() []string {
 // Clone returns a deep copy.
 func (c *Control) Clone() *Control {
 	n := New()
-	for _, k := range c.Keys() {
+	if c == nil {
+		return n
+	}
+	for _, k := range c.keys {
 		n.Set(k, c.vals[k])
 	}
+	n.file, n.line = c.file, c.line
 	return n
 }
 
