@@ -39,16 +39,16 @@ var (
 )
 
 // Role is what a certificate may be used for in WAPT (DESIGN §4).
-// The zero value is RoleCodeSigning.
+// The zero value is RoleSimple, the least privileged.
 type Role int
 
 const (
-	// RoleCodeSigning may sign any package, including ones with a setup.py:
-	// CA:FALSE, EKU codeSigning + clientAuth.
-	RoleCodeSigning Role = iota
 	// RoleSimple may sign configuration-only packages and actions:
 	// CA:FALSE, EKU clientAuth.
-	RoleSimple
+	RoleSimple Role = iota
+	// RoleCodeSigning may sign any package, including ones with a setup.py:
+	// CA:FALSE, EKU codeSigning + clientAuth.
+	RoleCodeSigning
 	// RoleCA may issue further certificates: CA:TRUE, no EKU.
 	RoleCA
 )
@@ -100,7 +100,7 @@ func Generate(r Request) (crypto.Signer, *x509.Certificate, error) {
 	if strings.TrimSpace(r.CN) == "" {
 		return nil, nil, fmt.Errorf("%w: empty CN", ErrBadRequest)
 	}
-	if r.Role < RoleCodeSigning || r.Role > RoleCA {
+	if r.Role < RoleSimple || r.Role > RoleCA {
 		return nil, nil, fmt.Errorf("%w: unknown role %v", ErrBadRequest, r.Role)
 	}
 	if r.Validity < 0 {

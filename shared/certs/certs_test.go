@@ -93,7 +93,7 @@ func TestGenerateRoles(t *testing.T) {
 			[]x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning, x509.ExtKeyUsageClientAuth}, x509.KeyUsageDigitalSignature, DefaultValidity},
 		{"ec simple", genEC(t, Request{CN: "simple", Role: RoleSimple, Issuer: ecCA.cert, IssuerKey: ecCA.key}), ecCA.cert, false,
 			[]x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, x509.KeyUsageDigitalSignature, DefaultValidity},
-		{"ec self-signed code-signing", genEC(t, Request{CN: "self"}), nil, false,
+		{"ec self-signed code-signing", genEC(t, Request{CN: "self", Role: RoleCodeSigning}), nil, false,
 			[]x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning, x509.ExtKeyUsageClientAuth}, x509.KeyUsageDigitalSignature, DefaultValidity},
 	}
 	for _, tt := range tests {

@@ -65,9 +65,9 @@ func newFixture() (fixture, error) {
 	gen(&f.admin, certs.Request{CN: "admin", Role: certs.RoleCodeSigning, Bits: 2048}, &f.ca)
 	gen(&f.simple, certs.Request{CN: "simple", Role: certs.RoleSimple, KeyType: "ecdsa"}, &f.ca)
 	gen(&f.inter, certs.Request{CN: "Intermediate CA", Role: certs.RoleCA, KeyType: "ecdsa"}, &f.ca)
-	gen(&f.viaInter, certs.Request{CN: "via-inter", KeyType: "ecdsa"}, &f.inter)
-	gen(&f.self, certs.Request{CN: "self", KeyType: "ecdsa"}, nil)
+	gen(&f.viaInter, certs.Request{CN: "via-inter", Role: certs.RoleCodeSigning, KeyType: "ecdsa"}, &f.inter)
+	gen(&f.self, certs.Request{CN: "self", Role: certs.RoleCodeSigning, KeyType: "ecdsa"}, nil)
 	gen(&f.otherCA, certs.Request{CN: "Other CA", Role: certs.RoleCA, KeyType: "ecdsa"}, nil)
-	gen(&f.otherLeaf, certs.Request{CN: "other", KeyType: "ecdsa"}, &f.otherCA)
+	gen(&f.otherLeaf, certs.Request{CN: "other", Role: certs.RoleCodeSigning, KeyType: "ecdsa"}, &f.otherCA)
 	return f, err
 }

@@ -135,7 +135,7 @@ func TestVerifyChain(t *testing.T) {
 	// admin valid [fixNow-5m, fixNow+3y]; the CA until fixNow+10y.
 	// shortInter expires after 48h; longLeaf, issued by it, after 30 days.
 	shortInter := keyCertAt(t, certs.Request{CN: "Short CA", Role: certs.RoleCA, KeyType: "ecdsa", Validity: 48 * time.Hour}, &f.ca)
-	longLeaf := issue(t, keyCertAt(t, certs.Request{CN: "long leaf", KeyType: "ecdsa"}, nil), shortInter, fixNow.Add(30*24*time.Hour))
+	longLeaf := issue(t, keyCertAt(t, certs.Request{CN: "long leaf", Role: certs.RoleCodeSigning, KeyType: "ecdsa"}, nil), shortInter, fixNow.Add(30*24*time.Hour))
 	inOneDay := fixNow.Add(24 * time.Hour)
 	tests := []struct {
 		name     string
@@ -210,7 +210,7 @@ func issue(tb testing.TB, sub, issuer keyCert, notAfter time.Time) *x509.Certifi
 // issuedByLeaf returns a certificate signed by a non-CA certificate's key.
 func issuedByLeaf(tb testing.TB, issuer keyCert) *x509.Certificate {
 	tb.Helper()
-	sub := keyCertAt(tb, certs.Request{CN: "forged", KeyType: "ecdsa"}, nil)
+	sub := keyCertAt(tb, certs.Request{CN: "forged", Role: certs.RoleCodeSigning, KeyType: "ecdsa"}, nil)
 	return issue(tb, sub, issuer, sub.cert.NotAfter)
 }
 
