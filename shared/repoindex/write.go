@@ -1,0 +1,100 @@
+package repoindex
+
+import (
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// File names WriteFiles writes in the repository directory.
+const (
+	PackagesFile = "Packages"
+	SigFile      = "Packages.sig"
+)
+
+// WriteFiles writes DIR/Packages (ix.Marshal) atomically: a temp file in
+// DIR, synced, then renamed. With info and signer set it then writes
+// DIR/Packages.sig the same way (SignIndex; info.SHA256 and info.Size are set
+// from the bytes written, so leave them empty). With info nil the index is
+// unsigned and a Packages.sig left from before is removed, since it could
+// never match the new index. Between the two renames a reader may see the
+// new Packages with the old Packages.sig: verification then fails on the
+// size/sha256 check and the reader retries later.
+func WriteFiles(dir string, ix *Index, info *SigInfo, signer crypto.Signer, chain []*x509.Certificate) error {
+	if info != nil && signer == nil {
+		return errors.New("write index: SigInfo given without a signer")
+	}
+	data, err := ix.Marshal()
+	if err != nil {
+		return err
+	}
+	var sig []byte
+	if info != nil {
+		info.SHA256, info.Size = "", 0
+		if sig, err = SignIndex(data, *info, signer, chain); err != nil {
+			return err
+		}
+		info.SHA256, info.Size = sha256Hex(data), int64(len(data))
+	}
+	if err := writeFileAtomic(filepath.Join(dir, PackagesFile), data); err != nil {
+		return err
+	}
+	sigPath := filepath.Join(dir, SigFile)
+	if info == nil {
+		if err := os.Remove(sigPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("write index: %w", err)
+		}
+		return nil
+	}
+	return writeFileAtomic(sigPath, sig)
+}
+
+// writeFileAtomic writes data to path through a temp file in the same
+// directory and a rename; the file is mode 0644.
+func writeFileAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := writeAndRename(tmp, data, path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeAndRename writes data to the open temp file, syncs, closes and
+// renames it to path (removing it on failure), then syncs the directory.
+func writeAndRename(tmp *os.File, data []byte, path string) error {
+	_, err := tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	syncDir(filepath.Dir(path))
+	return nil
+}
+
+// syncDir makes a rename durable where the platform allows it (best effort:
+// Windows cannot open a directory for syncing).
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
