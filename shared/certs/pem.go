@@ -214,7 +214,7 @@ func ParseCertsPEM(data []byte) ([]*x509.Certificate, error) {
 
 // LoadKey reads a private key file (see ParsePrivateKeyPEM). Errors name the file.
 func LoadKey(path string, password []byte) (crypto.Signer, error) {
-	data, err := readFileMax(path, MaxKeyFileSize)
+	data, err := ReadPEMFile(path, MaxKeyFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +227,7 @@ func LoadKey(path string, password []byte) (crypto.Signer, error) {
 
 // LoadCerts reads a certificate file (see ParseCertsPEM). Errors name the file.
 func LoadCerts(path string) ([]*x509.Certificate, error) {
-	data, err := readFileMax(path, MaxCertFileSize)
+	data, err := ReadPEMFile(path, MaxCertFileSize)
 	if err != nil {
 		return nil, err
 	}
@@ -238,8 +238,9 @@ func LoadCerts(path string) ([]*x509.Certificate, error) {
 	return cs, nil
 }
 
-// readFileMax reads path, failing when it is larger than max bytes.
-func readFileMax(path string, max int64) ([]byte, error) {
+// ReadPEMFile reads a key or certificate file, failing when it is larger
+// than max bytes. Errors name the file.
+func ReadPEMFile(path string, max int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err // *PathError names the file

@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,7 +65,7 @@ func LoadTrustDir(dir string) (*Trust, error) {
 		if !fi.Mode().IsRegular() {
 			continue
 		}
-		data, err := readFileMax(path, maxTrustFileSize)
+		data, err := certs.ReadPEMFile(path, maxTrustFileSize)
 		if err != nil {
 			return nil, err
 		}
@@ -166,22 +165,4 @@ func checkDates(c *x509.Certificate, now time.Time) error {
 			c.NotBefore.UTC().Format(time.RFC3339), c.NotAfter.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}
 	return nil
-}
-
-// readFileMax reads path, failing when it is larger than max bytes. Errors
-// name the file.
-func readFileMax(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
-	}
-	return data, nil
 }
