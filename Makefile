@@ -42,9 +42,9 @@ bench:
 FUZZTIME ?= 30s
 fuzz:
 	@for t in shared/version:FuzzParse shared/version:FuzzParseRequest shared/control:FuzzParse \
-	          shared/repoindex:FuzzParse shared/pkgfile:FuzzOpen; do \
+	          shared/repoindex:FuzzParse shared/pkgfile:FuzzOpen shared/signing:FuzzCanonicalJSONString; do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$pkg $$fn"; \
-	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done
+	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$$pkg || exit 1; done
 
 cross:
 	@set -e; for t in $(CROSS_TARGETS); do \
