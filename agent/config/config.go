@@ -1,0 +1,172 @@
+// Package config reads the agent's wapt-get.ini: WAPT's [global] keys plus
+// ours, with a default for every setting.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"gopkg.in/ini.v1"
+)
+
+// ErrConfig wraps every configuration error.
+var ErrConfig = errors.New("bad configuration")
+
+// Repo is one repository section.
+type Repo struct {
+	Name    string
+	URL     string // repo_url: base URL of the wapt/ folder
+	HostURL string // host_packages_url: base URL of wapt-host/ ("" = none)
+	// TrustDir holds the certificates packages and the index must chain to
+	// (public_certs_dir).
+	TrustDir      string
+	AllowUnsigned bool // allow_unsigned_index: WAPT-compat mode
+}
+
+// Config is the agent configuration.
+type Config struct {
+	Path     string // the file read ("" when defaults only)
+	BaseDir  string // base_dir: default the directory of the file
+	DBPath   string // dbpath
+	CacheDir string // packages_cache
+	// PersistentDir is the root of per-package persistent directories.
+	PersistentDir   string
+	WorkDir         string // where packages are extracted while they run
+	Repos           []Repo
+	Maturities      []string
+	Locales         []string
+	UseHostPackages bool
+	HostProfiles    []string
+	HostOUDN        string // host_organizational_unit_dn
+	HostUUID        string // uuid: overrides the detected one
+	ScriptTimeout   time.Duration
+	MaxPackageSize  int64
+}
+
+// Load reads path. A missing file is an error; use Default for none.
+func Load(path string) (Config, error) {
+	f, err := ini.LoadSources(ini.LoadOptions{Insensitive: true, AllowBooleanKeys: true}, path)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %s: %v", ErrConfig, path, err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("%w: %v", ErrConfig, err)
+	}
+	return fromINI(f, abs)
+}
+
+// Default returns the configuration used without a file, rooted at baseDir.
+func Default(baseDir string) Config {
+	c, _ := fromINI(ini.Empty(), "")
+	if baseDir != "" {
+		c = rebase(c, baseDir)
+	}
+	return c
+}
+
+func rebase(c Config, base string) Config {
+	c.BaseDir = base
+	c.DBPath = filepath.Join(base, "db", "waptdb.sqlite")
+	c.CacheDir = filepath.Join(base, "cache")
+	c.PersistentDir = filepath.Join(base, "private", "persistent")
+	c.WorkDir = filepath.Join(base, "tmp")
+	return c
+}
+
+func fromINI(f *ini.File, path string) (Config, error) {
+	g := f.Section("global")
+	base := g.Key("base_dir").String()
+	if base == "" {
+		if path != "" {
+			base = filepath.Dir(path)
+		} else {
+			base = defaultBaseDir
+		}
+	}
+	c := rebase(Config{Path: path}, base)
+	rel := func(v string) string {
+		if v == "" || filepath.IsAbs(v) {
+			return v
+		}
+		return filepath.Join(base, v)
+	}
+	if v := g.Key("dbpath").String(); v != "" {
+		c.DBPath = rel(v)
+	}
+	if v := g.Key("packages_cache").String(); v != "" {
+		c.CacheDir = rel(v)
+	}
+	if v := g.Key("persistent_dir").String(); v != "" {
+		c.PersistentDir = rel(v)
+	}
+	c.Maturities = csv(g.Key("maturities").MustString("PROD"))
+	c.Locales = csv(g.Key("locales").String())
+	c.UseHostPackages = g.Key("use_hostpackages").MustBool(true)
+	c.HostProfiles = csv(g.Key("host_profiles").String())
+	c.HostOUDN = strings.TrimSpace(g.Key("host_organizational_unit_dn").String())
+	c.HostUUID = strings.TrimSpace(g.Key("uuid").String())
+	c.ScriptTimeout = g.Key("script_timeout").MustDuration(30 * time.Minute)
+	c.MaxPackageSize = g.Key("max_package_size").MustInt64(16 << 30)
+	if c.ScriptTimeout <= 0 {
+		return c, fmt.Errorf("%w: %s: script_timeout must be positive", ErrConfig, path)
+	}
+
+	trust := rel(g.Key("public_certs_dir").MustString("ssl"))
+	main, err := repoFrom(g, "global", trust, rel)
+	if err != nil {
+		return c, err
+	}
+	if main.URL != "" {
+		main.Name = "wapt"
+		c.Repos = append(c.Repos, main)
+	}
+	// repositories = name1,name2: extra [name] sections, like WAPT.
+	for _, name := range csv(g.Key("repositories").String()) {
+		if !f.HasSection(name) {
+			return c, fmt.Errorf("%w: %s: repositories lists %q but there is no [%s] section", ErrConfig, path, name, name)
+		}
+		r, err := repoFrom(f.Section(name), name, trust, rel)
+		if err != nil {
+			return c, err
+		}
+		if r.URL == "" {
+			return c, fmt.Errorf("%w: %s: [%s] has no repo_url", ErrConfig, path, name)
+		}
+		r.Name = name
+		c.Repos = append(c.Repos, r)
+	}
+	return c, nil
+}
+
+func repoFrom(s *ini.Section, name, defaultTrust string, rel func(string) string) (Repo, error) {
+	r := Repo{
+		URL:           strings.TrimRight(strings.TrimSpace(s.Key("repo_url").String()), "/"),
+		HostURL:       strings.TrimRight(strings.TrimSpace(s.Key("host_packages_url").String()), "/"),
+		TrustDir:      defaultTrust,
+		AllowUnsigned: s.Key("allow_unsigned_index").MustBool(false),
+	}
+	if v := s.Key("public_certs_dir").String(); v != "" {
+		r.TrustDir = rel(v)
+	}
+	if r.URL != "" && !strings.HasPrefix(r.URL, "http://") && !strings.HasPrefix(r.URL, "https://") {
+		return r, fmt.Errorf("%w: [%s] repo_url %q: http:// or https:// expected", ErrConfig, name, r.URL)
+	}
+	if r.URL != "" && r.HostURL == "" && strings.HasSuffix(r.URL, "/wapt") {
+		r.HostURL = r.URL + "-host"
+	}
+	return r, nil
+}
+
+func csv(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

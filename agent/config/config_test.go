@@ -1,0 +1,83 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestLoad(t *testing.T) {
+	tests := []struct {
+		name    string
+		ini     string
+		check   func(t *testing.T, c Config, dir string)
+		wantErr bool
+	}{
+		{
+			name: "wapt defaults",
+			ini:  "[global]\nrepo_url = https://srv.example.lan/wapt/\n",
+			check: func(t *testing.T, c Config, dir string) {
+				if len(c.Repos) != 1 || c.Repos[0].URL != "https://srv.example.lan/wapt" || c.Repos[0].HostURL != "https://srv.example.lan/wapt-host" {
+					t.Errorf("repos = %+v", c.Repos)
+				}
+				if c.Repos[0].TrustDir != filepath.Join(dir, "ssl") || c.Repos[0].AllowUnsigned {
+					t.Errorf("repo trust = %+v", c.Repos[0])
+				}
+				if c.DBPath != filepath.Join(dir, "db", "waptdb.sqlite") || c.CacheDir != filepath.Join(dir, "cache") {
+					t.Errorf("paths = %s %s", c.DBPath, c.CacheDir)
+				}
+				if !reflect.DeepEqual(c.Maturities, []string{"PROD"}) || !c.UseHostPackages || c.ScriptTimeout != 30*time.Minute {
+					t.Errorf("defaults = %+v", c)
+				}
+			},
+		},
+		{
+			name: "wapt keys",
+			ini: "[global]\nrepo_url=http://r/wapt\npublic_certs_dir=/etc/wapt/ssl\ndbpath=data/w.sqlite\nmaturities=PROD, PREPROD\n" +
+				"locales=fr,en\nuse_hostpackages=0\nhost_profiles=admins, devs\nhost_organizational_unit_dn=OU=a,DC=x\nrepositories=second\n" +
+				"[second]\nrepo_url=https://second/wapt\nallow_unsigned_index=1\n",
+			check: func(t *testing.T, c Config, dir string) {
+				if c.DBPath != filepath.Join(dir, "data", "w.sqlite") {
+					t.Errorf("dbpath = %s", c.DBPath)
+				}
+				if !reflect.DeepEqual(c.Maturities, []string{"PROD", "PREPROD"}) || !reflect.DeepEqual(c.Locales, []string{"fr", "en"}) ||
+					c.UseHostPackages || !reflect.DeepEqual(c.HostProfiles, []string{"admins", "devs"}) || c.HostOUDN != "OU=a,DC=x" {
+					t.Errorf("global = %+v", c)
+				}
+				if len(c.Repos) != 2 || c.Repos[1].Name != "second" || !c.Repos[1].AllowUnsigned || c.Repos[1].TrustDir != "/etc/wapt/ssl" {
+					t.Errorf("repos = %+v", c.Repos)
+				}
+			},
+		},
+		{name: "missing section", ini: "[global]\nrepositories=nope\n", wantErr: true},
+		{name: "bad url", ini: "[global]\nrepo_url=ftp://x/wapt\n", wantErr: true},
+		{name: "bad timeout", ini: "[global]\nscript_timeout=-1s\n", wantErr: true},
+		{name: "syntax", ini: "[global\nrepo_url=x\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "wapt-get.ini")
+			if err := os.WriteFile(p, []byte(tt.ini), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(p)
+			if tt.wantErr {
+				if !errors.Is(err, ErrConfig) {
+					t.Fatalf("err = %v, want ErrConfig", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, c, dir)
+		})
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "none.ini")); !errors.Is(err, ErrConfig) {
+		t.Errorf("missing file: err = %v", err)
+	}
+}

@@ -1,0 +1,3 @@
+package config
+
+const defaultBaseDir = `C:\Program Files (x86)\wapt`
