@@ -78,6 +78,9 @@ type RepoState struct {
 	IndexVersion int64  // highest Packages.sig version seen (rollback protection)
 	Signed       bool   // false only for repositories accepted in WAPT-compat mode
 	Index        []byte // raw Packages bytes as verified
+	// IndexExpires is the expiry of the signed index (zero when unsigned):
+	// past it the index is neither used nor revalidated by a 304.
+	IndexExpires time.Time
 	UpdatedAt    time.Time
 }
 

@@ -33,7 +33,10 @@ func (f *Fetcher) FetchIndex(ctx context.Context, repo engine.Repo, prev engine.
 	}
 	pkgURL := joinURL(repo.URL, repoindex.PackagesFile)
 	hdr := map[string]string{}
-	if len(prev.Index) > 0 && (prev.Signed || repo.AllowUnsigned) {
+	// An expired signed index is never revalidated by a 304: a server (or a
+	// man in the middle) answering 304 forever must not freeze the agent.
+	fresh := !prev.Signed || prev.IndexExpires.IsZero() || now.Before(prev.IndexExpires)
+	if len(prev.Index) > 0 && (prev.Signed || repo.AllowUnsigned) && fresh {
 		if prev.ETag != "" {
 			hdr["If-None-Match"] = prev.ETag
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"testing"
@@ -112,9 +113,21 @@ func versions(t *testing.T, db *sql.DB) []int {
 	return vs
 }
 
+// knownMigrations is the number of embedded migrations.
+func knownMigrations(t *testing.T) int {
+	t.Helper()
+	ms, err := loadMigrations(migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ms)
+}
+
 func TestMigrate(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "waptdb.sqlite")
+	known := knownMigrations(t)
+	next := fmt.Sprintf("%04d", known+1)
 
 	// Fresh database.
 	d, err := Open(ctx, path)
@@ -136,12 +149,12 @@ func TestMigrate(t *testing.T) {
 	}
 	d.Close()
 	db := rawDB(t, path)
-	if vs := versions(t, db); len(vs) != 1 || vs[0] != 1 {
+	if vs := versions(t, db); len(vs) != known || vs[known-1] != known {
 		t.Fatalf("schema_migrations: %v", vs)
 	}
 
 	// A failing migration leaves nothing behind, not even its first statement.
-	bad := withMigration(t, "0002_bad.sql", "CREATE TABLE half (x INTEGER); INSERT INTO nosuchtable VALUES (1);")
+	bad := withMigration(t, next+"_bad.sql", "CREATE TABLE half (x INTEGER); INSERT INTO nosuchtable VALUES (1);")
 	if err := migrate(ctx, db, bad); err == nil {
 		t.Fatal("failing migration succeeded")
 	}
@@ -149,12 +162,12 @@ func TestMigrate(t *testing.T) {
 	if err := db.QueryRow("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half'").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("half-applied migration: %d, %v", n, err)
 	}
-	if vs := versions(t, db); len(vs) != 1 {
+	if vs := versions(t, db); len(vs) != known {
 		t.Fatalf("schema_migrations after failure: %v", vs)
 	}
 
 	// A new migration is applied once, with several statements.
-	good := withMigration(t, "0002_more.sql", "CREATE TABLE more (x INTEGER); INSERT INTO more VALUES (42);")
+	good := withMigration(t, next+"_more.sql", "CREATE TABLE more (x INTEGER); INSERT INTO more VALUES (42);")
 	for range 2 {
 		if err := migrate(ctx, db, good); err != nil {
 			t.Fatal(err)
@@ -163,7 +176,7 @@ func TestMigrate(t *testing.T) {
 	if err := db.QueryRow("SELECT COUNT(*) FROM more").Scan(&n); err != nil || n != 1 {
 		t.Fatalf("migration 0002 rows: %d, %v", n, err)
 	}
-	if vs := versions(t, db); len(vs) != 2 || vs[1] != 2 {
+	if vs := versions(t, db); len(vs) != known+1 || vs[known] != known+1 {
 		t.Fatalf("schema_migrations: %v", vs)
 	}
 

@@ -17,11 +17,12 @@ func (d *DB) RepoState(ctx context.Context, repo string) (engine.RepoState, erro
 		st      engine.RepoState
 		signed  int64
 		updated sql.NullString
+		expires sql.NullString
 	)
 	err := d.read(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `SELECT repo, url, etag, last_modified, index_version, signed, index_raw, updated_at
+		return tx.QueryRowContext(ctx, `SELECT repo, url, etag, last_modified, index_version, signed, index_raw, updated_at, index_expires
 			FROM repo_state WHERE repo = ?`, repo).
-			Scan(&st.Repo, &st.URL, &st.ETag, &st.LastModified, &st.IndexVersion, &signed, &st.Index, &updated)
+			Scan(&st.Repo, &st.URL, &st.ETag, &st.LastModified, &st.IndexVersion, &signed, &st.Index, &updated, &expires)
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		return engine.RepoState{}, fmt.Errorf("repository %q state: %w", repo, engine.ErrNotFound)
@@ -32,6 +33,9 @@ func (d *DB) RepoState(ctx context.Context, repo string) (engine.RepoState, erro
 	st.Signed = signed != 0
 	st.Index = nilIfEmpty(st.Index)
 	if st.UpdatedAt, err = parseTime(updated); err != nil {
+		return engine.RepoState{}, fmt.Errorf("repository %q state: %w", repo, err)
+	}
+	if st.IndexExpires, err = parseTime(expires); err != nil {
 		return engine.RepoState{}, fmt.Errorf("repository %q state: %w", repo, err)
 	}
 	return st, nil
@@ -50,15 +54,16 @@ func (d *DB) SaveRepoState(ctx context.Context, st engine.RepoState) error {
 	err := d.write(ctx, func(tx *sql.Tx) error {
 		// The WHERE of the upsert is the guard: a lower version updates nothing.
 		res, err := tx.ExecContext(ctx, `INSERT INTO repo_state
-				(repo, url, etag, last_modified, index_version, signed, index_raw, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				(repo, url, etag, last_modified, index_version, signed, index_raw, updated_at, index_expires)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (repo) DO UPDATE SET
 				url = excluded.url, etag = excluded.etag, last_modified = excluded.last_modified,
 				index_version = excluded.index_version, signed = excluded.signed,
-				index_raw = excluded.index_raw, updated_at = excluded.updated_at
+				index_raw = excluded.index_raw, updated_at = excluded.updated_at,
+				index_expires = excluded.index_expires
 			WHERE excluded.index_version >= repo_state.index_version`,
 			st.Repo, st.URL, st.ETag, st.LastModified, st.IndexVersion, boolInt(st.Signed),
-			notNil(st.Index), formatTime(st.UpdatedAt))
+			notNil(st.Index), formatTime(st.UpdatedAt), formatTime(st.IndexExpires))
 		if err != nil {
 			return err
 		}

@@ -91,8 +91,8 @@ func TestOpen(t *testing.T) {
 			t.Errorf("PRAGMA %s = %q, want %q", pragma, got, want)
 		}
 	}
-	if v, err := d.SchemaVersion(ctx); err != nil || v != 1 {
-		t.Errorf("SchemaVersion = %d, %v; want 1", v, err)
+	if v, err := d.SchemaVersion(ctx); err != nil || v != knownMigrations(t) {
+		t.Errorf("SchemaVersion = %d, %v; want %d", v, err, knownMigrations(t))
 	}
 
 	for _, bad := range []string{"", ":memory:", "file:x.db", filepath.Join(dir, "x?mode=ro")} {
@@ -322,7 +322,7 @@ func repoState(repo string, version int64) engine.RepoState {
 	return engine.RepoState{
 		Repo: repo, URL: "https://srv/wapt", ETag: fmt.Sprintf(`"e%d"`, version),
 		LastModified: "Wed, 21 Oct 2026 07:28:00 GMT", IndexVersion: version, Signed: true,
-		Index: []byte(fmt.Sprintf("Package: p\nVersion: %d\n", version)), UpdatedAt: t0,
+		Index: []byte(fmt.Sprintf("Package: p\nVersion: %d\n", version)), UpdatedAt: t0, IndexExpires: t0.Add(24 * time.Hour),
 	}
 }
 
