@@ -1,0 +1,499 @@
+package engine_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wapt-go/wapt/agent/engine"
+	"github.com/wapt-go/wapt/agent/fetch"
+	"github.com/wapt-go/wapt/agent/script"
+	"github.com/wapt-go/wapt/agent/store"
+	"github.com/wapt-go/wapt/shared/certs"
+	"github.com/wapt-go/wapt/shared/pkgfile"
+	"github.com/wapt-go/wapt/shared/repoindex"
+	"github.com/wapt-go/wapt/shared/resolve"
+	"github.com/wapt-go/wapt/shared/signing"
+)
+
+type keyPair struct {
+	key  crypto.Signer
+	cert *x509.Certificate
+}
+
+var (
+	keysOnce sync.Once
+	ca       keyPair
+	admin    keyPair
+	repoKey  keyPair
+	otherCA  keyPair
+	keysErr  error
+)
+
+func testKeys(t testing.TB) {
+	t.Helper()
+	keysOnce.Do(func() {
+		now := time.Now()
+		gen := func(dst *keyPair, r certs.Request, issuer *keyPair) {
+			if keysErr != nil {
+				return
+			}
+			r.KeyType, r.Now = "ecdsa", now.Add(-time.Hour)
+			if issuer != nil {
+				r.Issuer, r.IssuerKey = issuer.cert, issuer.key
+			}
+			dst.key, dst.cert, keysErr = certs.Generate(r)
+		}
+		gen(&ca, certs.Request{CN: "Test CA", Role: certs.RoleCA}, nil)
+		gen(&admin, certs.Request{CN: "admin", Role: certs.RoleCodeSigning}, &ca)
+		gen(&repoKey, certs.Request{CN: "repo", Role: certs.RoleSimple}, &ca)
+		gen(&otherCA, certs.Request{CN: "Other CA", Role: certs.RoleCA}, nil)
+	})
+	if keysErr != nil {
+		t.Fatal(keysErr)
+	}
+}
+
+// testRepo is a real repository served over loopback HTTP.
+type testRepo struct {
+	t        *testing.T
+	dir      string // served root: wapt/ and wapt-host/
+	srv      *httptest.Server
+	version  int64
+	expires  time.Duration
+	requests atomic.Int64 // requests under /wapt/
+	hostReqs atomic.Int64
+}
+
+func newTestRepo(t *testing.T) *testRepo {
+	testKeys(t)
+	r := &testRepo{t: t, dir: t.TempDir(), version: 100, expires: time.Hour}
+	for _, d := range []string{"wapt", "wapt-host"} {
+		if err := os.MkdirAll(filepath.Join(r.dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := http.FileServer(http.Dir(r.dir))
+	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if strings.HasPrefix(req.URL.Path, "/wapt/") {
+			r.requests.Add(1)
+		} else {
+			r.hostReqs.Add(1)
+		}
+		fs.ServeHTTP(w, req)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+// publish builds and signs a package from files (path → content) and
+// re-indexes the repository.
+func (r *testRepo) publish(control string, files map[string]string) string {
+	r.t.Helper()
+	src := filepath.Join(r.t.TempDir(), "src")
+	write(r.t, filepath.Join(src, "WAPT", "control"), control)
+	for p, c := range files {
+		write(r.t, filepath.Join(src, p), c)
+	}
+	dest := filepath.Join(r.dir, "wapt")
+	if strings.Contains(control, "section           : host") {
+		dest = filepath.Join(r.dir, "wapt-host")
+	}
+	path, _, err := pkgfile.Build(context.Background(), src, pkgfile.BuildOptions{
+		OutDir: dest, Signer: admin.key, Chain: []*x509.Certificate{admin.cert, ca.cert}, Now: time.Now(),
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.reindex()
+	return path
+}
+
+func (r *testRepo) reindex() {
+	r.t.Helper()
+	dir := filepath.Join(r.dir, "wapt")
+	ix, _, err := repoindex.Scan(context.Background(), dir, nil, repoindex.ScanOptions{Limits: pkgfile.DefaultLimits(), Now: time.Now()})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.version++
+	now := time.Now()
+	info := &repoindex.SigInfo{Repo: "wapt", Version: r.version, Issued: now, Expires: now.Add(r.expires)}
+	if err := repoindex.WriteFiles(dir, ix, info, repoKey.key, []*x509.Certificate{repoKey.cert, ca.cert}); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func write(t testing.TB, path, data string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func ctl(name, ver, section, depends string) string {
+	return fmt.Sprintf("package           : %s\nversion           : %s\narchitecture      : all\nsection           : %s\npriority          : optional\ndepends           : %s\n", name, ver, section, depends)
+}
+
+const hostUUID = "4C4C4544-0042-3510-8052-B4C04F4E4D32"
+
+type agent struct {
+	eng  *engine.Engine
+	st   *store.DB
+	base string
+}
+
+func newAgent(t *testing.T, r *testRepo, trust *signing.Trust) *agent {
+	t.Helper()
+	base := t.TempDir()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(base, "db", "waptdb.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	eng, err := engine.New(engine.Config{
+		Store:   st,
+		Fetcher: fetch.New(fetch.Config{}),
+		Scripts: script.New(script.Config{Timeout: time.Minute}),
+		Repos: []engine.Repo{{
+			Name: "wapt", URL: r.srv.URL + "/wapt", HostURL: r.srv.URL + "/wapt-host", Trust: trust,
+		}},
+		Host: resolve.Host{
+			UUID: hostUUID, OS: runtime.GOOS, Arch: "x64", Maturities: []string{"PROD"}, UseHostPackages: true,
+		},
+		CacheDir:      filepath.Join(base, "cache"),
+		WorkDir:       filepath.Join(base, "tmp"),
+		PersistentDir: filepath.Join(base, "persistent"),
+		Logf:          t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return &agent{eng: eng, st: st, base: base}
+}
+
+func stateOf(t *testing.T, st engine.HostStatus, name string) engine.State {
+	t.Helper()
+	for _, p := range st.Packages {
+		if p.Package == name {
+			return p.State
+		}
+	}
+	return ""
+}
+
+func mustStatus(t *testing.T, a *agent) engine.HostStatus {
+	t.Helper()
+	st, err := a.eng.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestUpdateUpgradeChain: host package → app → lib, installed for real by
+// their setup.py, upgraded, then removed when no longer wanted.
+func TestUpdateUpgradeChain(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	target := t.TempDir()
+	libSetup := fmt.Sprintf(`# -*- coding: utf-8 -*-
+from setuphelpers import *
+
+def install():
+    filecopyto('lib.txt', makepath(%q, 'lib.txt'))
+    print('lib installed')
+
+def uninstall():
+    remove_file(makepath(%q, 'lib.txt'))
+`, target, target)
+	appSetup := func(v string) string {
+		return fmt.Sprintf(`from setuphelpers import *
+
+def install():
+    filecopyto('app.txt', makepath(%q, 'app.txt'))
+    run('echo app %s > ' + makepath(%q, 'ran.txt'))
+`, target, v, target)
+	}
+	r.publish(ctl("test-lib", "1.0-1", "base", ""), map[string]string{"setup.py": libSetup, "lib.txt": "lib v1"})
+	r.publish(ctl("test-app", "1.0-1", "base", "test-lib"), map[string]string{"setup.py": appSetup("1.0"), "app.txt": "app v1"})
+	r.publish(ctl(hostUUID, "1", "host", "test-app"), nil)
+
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	res, err := a.eng.Update(ctx)
+	if err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	if len(res.Repos) != 1 || !res.Repos[0].Changed || !res.Repos[0].Signed || res.HostPackage == "" {
+		t.Fatalf("update result = %+v", res)
+	}
+	st := mustStatus(t, a)
+	if st.State != engine.StateNeedInstall || stateOf(t, st, "test-app") != engine.StateNeedInstall || stateOf(t, st, "test-lib") != engine.StateNeedInstall {
+		t.Fatalf("status before upgrade = %+v", st)
+	}
+
+	rep, err := a.eng.Upgrade(ctx)
+	if err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	if rep.Status.State != engine.StateOK {
+		t.Fatalf("status after upgrade = %+v", rep.Status)
+	}
+	// Dependency order: lib before app.
+	var order []string
+	for _, o := range rep.Outcomes {
+		order = append(order, o.Package)
+	}
+	if strings.Join(order, ",") != "test-lib,test-app" {
+		t.Errorf("install order = %v", order)
+	}
+	for f, want := range map[string]string{"lib.txt": "lib v1", "app.txt": "app v1", "ran.txt": "app 1.0\n"} {
+		b, err := os.ReadFile(filepath.Join(target, f))
+		if err != nil || string(b) != want {
+			t.Errorf("%s = %q, %v; want %q", f, b, err, want)
+		}
+	}
+	in, err := a.st.GetInstalled(ctx, "test-lib")
+	if err != nil || in.Status != engine.StatusOK || in.Explicit || !strings.Contains(in.Output, "lib installed") || len(in.SetupPy) == 0 {
+		t.Errorf("test-lib record = %+v, %v", in, err)
+	}
+
+	// Nothing changed: exactly one conditional request to the repository.
+	before := r.requests.Load()
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := r.requests.Load() - before; n != 1 {
+		t.Errorf("unchanged update made %d repository requests, want 1", n)
+	}
+
+	// A new version → NEED-UPGRADE → upgraded.
+	r.publish(ctl("test-app", "1.1-1", "base", "test-lib"), map[string]string{"setup.py": appSetup("1.1"), "app.txt": "app v2"})
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := stateOf(t, mustStatus(t, a), "test-app"); s != engine.StateNeedUpgrade {
+		t.Fatalf("test-app state = %s, want NEED-UPGRADE", s)
+	}
+	if _, err := a.eng.Upgrade(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(target, "app.txt")); string(b) != "app v2" {
+		t.Errorf("app.txt after upgrade = %q", b)
+	}
+
+	// The host package drops test-app: both become NEED-REMOVE and go,
+	// lib's uninstall() runs.
+	r.publish(ctl(hostUUID, "2", "host", ""), nil)
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st = mustStatus(t, a)
+	if stateOf(t, st, "test-app") != engine.StateNeedRemove || stateOf(t, st, "test-lib") != engine.StateNeedRemove {
+		t.Fatalf("status = %+v", st)
+	}
+	rep, err = a.eng.Upgrade(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Status.State != engine.StateOK || len(rep.Status.Packages) != 0 {
+		t.Errorf("after removal: %+v", rep.Status)
+	}
+	if _, err := os.Stat(filepath.Join(target, "lib.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lib.txt still there after uninstall(): %v", err)
+	}
+}
+
+func TestFailingInstallDoesNotBlockOthers(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	target := t.TempDir()
+	r.publish(ctl("test-bad", "1-1", "base", ""), map[string]string{"setup.py": "def install():\n    print('about to fail')\n    error('disk on fire')\n"})
+	r.publish(ctl("test-good", "1-1", "base", ""), map[string]string{"setup.py": fmt.Sprintf("def install():\n    mkdirs(%q)\n", filepath.Join(target, "good"))})
+	r.publish(ctl("test-needs-bad", "1-1", "base", "test-bad"), nil)
+	r.publish(ctl(hostUUID, "1", "host", "test-bad,test-good,test-needs-bad"), nil)
+
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.eng.Upgrade(ctx)
+	if err == nil {
+		t.Fatal("upgrade with a failing package returned no error")
+	}
+	if _, err := os.Stat(filepath.Join(target, "good")); err != nil {
+		t.Errorf("test-good was not installed: %v", err)
+	}
+	bad, err := a.st.GetInstalled(ctx, "test-bad")
+	if err != nil || bad.Status != engine.StatusError || !strings.Contains(bad.LastError, "disk on fire") || !strings.Contains(bad.Output, "about to fail") {
+		t.Errorf("test-bad record = %+v, %v", bad, err)
+	}
+	if _, err := a.st.GetInstalled(ctx, "test-needs-bad"); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("test-needs-bad was installed although its dependency failed: %v", err)
+	}
+	if rep.Status.State != engine.StateError || stateOf(t, rep.Status, "test-bad") != engine.StateError {
+		t.Errorf("status = %+v", rep.Status)
+	}
+	matches, _ := filepath.Glob(filepath.Join(a.base, "cache", "test-bad_*.wapt"))
+	if len(matches) != 1 {
+		t.Errorf("failed package not kept in the cache: %v", matches)
+	}
+	// Retried on the next upgrade (and fails again, counted).
+	if _, err := a.eng.Upgrade(ctx); err == nil {
+		t.Error("second upgrade: no error")
+	}
+	bad, _ = a.st.GetInstalled(ctx, "test-bad")
+	if bad.Retries != 2 {
+		t.Errorf("retries = %d, want 2", bad.Retries)
+	}
+}
+
+func TestRepositoryRefusals(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	r.publish(ctl("test-one", "1-1", "base", ""), nil)
+	r.publish(ctl(hostUUID, "1", "host", "test-one"), nil)
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.Upgrade(ctx); err != nil {
+		t.Fatal(err)
+	}
+	good, err := a.st.RepoState(ctx, "wapt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexPath := filepath.Join(r.dir, "wapt", "Packages")
+	sigPath := indexPath + ".sig"
+	saved := map[string][]byte{}
+	for _, p := range []string{indexPath, sigPath} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved[p] = b
+	}
+	restore := func() {
+		for p, b := range saved {
+			write(t, p, string(b))
+		}
+	}
+
+	tests := []struct {
+		name   string
+		break_ func()
+		want   string
+	}{
+		{"rollback", func() { r.version -= 50; r.reindex() }, "lower"},
+		{"expired", func() { r.expires = -time.Minute; r.reindex(); r.expires = time.Hour }, "expire"},
+		{"index does not match its signature", func() {
+			b := append([]byte(nil), saved[indexPath]...)
+			b[len(b)/2] ^= 0xFF
+			write(t, indexPath, string(b))
+		}, ""},
+		{"unsigned", func() { os.Remove(sigPath); time.Sleep(10 * time.Millisecond); write(t, indexPath, string(saved[indexPath])+" ") }, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.break_()
+			defer restore()
+			res, err := a.eng.Update(ctx)
+			if err == nil || res.Repos[0].Err == nil {
+				t.Fatalf("update accepted a bad repository: %+v", res)
+			}
+			if tt.want != "" && !strings.Contains(strings.ToLower(err.Error()), tt.want) {
+				t.Errorf("error %q does not mention %q", err, tt.want)
+			}
+			now, err := a.st.RepoState(ctx, "wapt")
+			if err != nil || now.IndexVersion != good.IndexVersion || string(now.Index) != string(good.Index) {
+				t.Errorf("stored state changed after a refused update")
+			}
+			if st := mustStatus(t, a); st.State != engine.StateOK {
+				t.Errorf("installed state changed: %+v", st)
+			}
+		})
+	}
+}
+
+func TestUntrustedSignerRefused(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	r.publish(ctl("test-one", "1-1", "base", ""), nil)
+	a := newAgent(t, r, signing.NewTrust(otherCA.cert))
+	res, err := a.eng.Update(ctx)
+	if err == nil || res.Repos[0].Err == nil {
+		t.Fatalf("an index signed by an untrusted key was accepted: %+v", res)
+	}
+}
+
+func TestPinnedInstallHoldsAcrossUpgrades(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	r.publish(ctl("test-pin", "1.0-1", "base", ""), nil)
+	r.publish(ctl("test-pin", "2.0-1", "base", ""), nil)
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.Install(ctx, "test-pin(=1.0)"); err != nil {
+		t.Fatal(err)
+	}
+	r.publish(ctl("test-pin", "3.0-1", "base", ""), nil)
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.Upgrade(ctx); err != nil {
+		t.Fatal(err)
+	}
+	in, err := a.st.GetInstalled(ctx, "test-pin")
+	if err != nil || in.Version != "1.0-1" || !in.Explicit {
+		t.Errorf("pinned package = %+v, %v", in, err)
+	}
+	// Unpinned explicit install follows the newest.
+	if _, err := a.eng.Install(ctx, "test-pin"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestDownloadLargerThanSignedSizeRefused(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	path := r.publish(ctl("test-big", "1-1", "base", ""), map[string]string{"data.bin": "small"})
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The file on the server grows after indexing: more bytes than signed.
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(make([]byte, 4096))
+	f.Close()
+	if _, err := a.eng.Install(ctx, "test-big"); err == nil {
+		t.Fatal("install accepted a package larger than its signed size")
+	}
+	if _, err := a.st.GetInstalled(ctx, "test-big"); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("a record was written: %v", err)
+	}
+}
