@@ -15,7 +15,7 @@ help:
 	@echo "make run    build, create a demo repository with two signed packages in $(DATA), serve it on http://$(LISTEN)"
 	@echo "make test   install missing system packages (root only), lint, run every test"
 	@echo "make build  build the binaries into $(BIN)/"
-	@echo "make bench  run the benchmarks (1 GiB package build/verify, 2,000-package index)"
+	@echo "make bench  run the benchmarks (1 GiB package, 2,000-package index, resolution, agent update and DB)"
 	@echo "make cross  cross-build the pure-Go binaries for $(CROSS_TARGETS)"
 	@echo "make lint   gofmt + go vet"
 	@echo "make fuzz   run each fuzz target for FUZZTIME (default 30s)"
@@ -38,6 +38,7 @@ test: deps lint
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./shared/pkgfile
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./shared/repoindex
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/resolve ./agent/fetch ./agent/store
 
 FUZZTIME ?= 30s
 fuzz:

@@ -76,13 +76,16 @@ func Run(ctx context.Context, args []string, env Env) int {
 	if errors.Is(err, errUsage) {
 		return ExitUsage
 	}
+	if errors.Is(err, errPartial) {
+		return ExitPartial
+	}
 	return ExitError
 }
 
 func newRoot(env *Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "wapt-get",
-		Short:         "WAPT command line: build, sign, verify and index packages",
+		Short:         "WAPT command line: install and upgrade packages; build, sign, verify and index them",
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -104,6 +107,7 @@ func newRoot(env *Env) *cobra.Command {
 		verifyPackageCmd(env),
 		scanPackagesCmd(env),
 	)
+	root.AddCommand(endpointCommands(env)...)
 	return root
 }
 
