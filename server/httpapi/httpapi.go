@@ -19,6 +19,8 @@ type Logf func(format string, args ...any)
 type Config struct {
 	Repo *repository.Repo
 	Logf Logf
+	// PublicHostPackages serves wapt-host/ to anyone (labs and demos only).
+	PublicHostPackages bool
 }
 
 // New returns the server's HTTP handler.
@@ -38,7 +40,7 @@ func New(cfg Config) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Mount("/wapt", (&repoHandler{repo: cfg.Repo}).Routes())
-	r.Mount("/wapt-host", (&hostRepoHandler{}).Routes())
+	r.Mount("/wapt-host", (&hostRepoHandler{repo: cfg.Repo, public: cfg.PublicHostPackages}).Routes())
 	return r
 }
 

@@ -24,12 +24,28 @@ func (h *repoHandler) serve(w http.ResponseWriter, req *http.Request) {
 	}
 }
 
-// hostRepoHandler will serve each host its own package once hosts authenticate
-// (registration); until then nothing under wapt-host/ is ever served.
-type hostRepoHandler struct{}
+// hostRepoHandler will serve each host its own package once hosts
+// authenticate (registration); until then wapt-host/ is served only when the
+// server was started with --public-host-packages.
+type hostRepoHandler struct {
+	repo   *repository.Repo
+	public bool
+}
 
 func (h *hostRepoHandler) Routes() chi.Router {
 	r := chi.NewRouter()
-	r.HandleFunc("/*", func(w http.ResponseWriter, _ *http.Request) { writeError(w, errUnauthorized) })
+	r.HandleFunc("/*", func(w http.ResponseWriter, req *http.Request) {
+		if !h.public {
+			writeError(w, errUnauthorized)
+			return
+		}
+		if req.Method != http.MethodGet && req.Method != http.MethodHead {
+			writeError(w, errMethod)
+			return
+		}
+		if err := h.repo.ServeHost(w, req, chi.URLParam(req, "*")); err != nil {
+			writeError(w, err)
+		}
+	})
 	return r
 }

@@ -30,6 +30,7 @@ const (
 type Repo struct {
 	root   string
 	public *os.Root
+	host   *os.Root
 }
 
 // New opens (creating when missing) the repository tree under root.
@@ -43,11 +44,16 @@ func New(root string) (*Repo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("repository: %w", err)
 	}
-	return &Repo{root: root, public: pub}, nil
+	host, err := os.OpenRoot(root + "/" + HostDir)
+	if err != nil {
+		pub.Close()
+		return nil, fmt.Errorf("repository: %w", err)
+	}
+	return &Repo{root: root, public: pub, host: host}, nil
 }
 
 // Close releases the repository.
-func (r *Repo) Close() error { return r.public.Close() }
+func (r *Repo) Close() error { return errors.Join(r.public.Close(), r.host.Close()) }
 
 // PublicPath returns the directory of the public repository (wapt/).
 func (r *Repo) PublicPath() string { return r.root + "/" + PublicDir }
@@ -74,11 +80,24 @@ func cleanName(name string) (string, error) {
 // requests and ranges. It returns ErrNotFound or ErrBadPath without writing
 // anything when the file cannot be served.
 func (r *Repo) ServePublic(w http.ResponseWriter, req *http.Request, name string) error {
+	return serve(w, req, r.public, name)
+}
+
+// ServeHost serves one host package of wapt-host/ (a flat folder of
+// <uuid>.wapt files). The caller decides who may read it.
+func (r *Repo) ServeHost(w http.ResponseWriter, req *http.Request, name string) error {
+	if strings.Contains(strings.TrimPrefix(name, "/"), "/") || !strings.HasSuffix(name, ".wapt") {
+		return ErrNotFound
+	}
+	return serve(w, req, r.host, name)
+}
+
+func serve(w http.ResponseWriter, req *http.Request, root *os.Root, name string) error {
 	name, err := cleanName(name)
 	if err != nil {
 		return err
 	}
-	f, err := r.public.Open(name)
+	f, err := root.Open(name)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return ErrNotFound

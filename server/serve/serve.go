@@ -22,6 +22,9 @@ import (
 type Options struct {
 	DataDir string
 	Listen  string
+	// PublicHostPackages serves wapt-host/ to anyone (labs and demos only):
+	// until host registration exists, host packages are otherwise refused.
+	PublicHostPackages bool
 }
 
 // ParseFlags parses command-line arguments into Options.
@@ -31,6 +34,7 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	var o Options
 	fs.StringVar(&o.DataDir, "data", "data", "data directory (repository, keys, database); created when missing")
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fs.BoolVar(&o.PublicHostPackages, "public-host-packages", false, "serve wapt-host/ without authentication (labs and demos only)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -68,9 +72,12 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 	defer repo.Close()
 
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Config{Repo: repo, Logf: logf}),
+		Handler:           httpapi.New(httpapi.Config{Repo: repo, Logf: logf, PublicHostPackages: o.PublicHostPackages}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
+	}
+	if o.PublicHostPackages {
+		logf("WARNING: host packages (wapt-host/) are served WITHOUT authentication (--public-host-packages): for labs and demos only")
 	}
 	fmt.Fprintf(stdout, "waptserver: repository %s\nwaptserver: serving http://%s/wapt/ (Ctrl-C to stop)\n", repo.PublicPath(), ln.Addr())
 

@@ -15,15 +15,19 @@ import (
 // startServer runs a real waptserver on a loopback port and returns its base URL.
 func startServer(tb testing.TB, dataDir string) string {
 	tb.Helper()
+	return startServerWith(tb, Options{DataDir: dataDir})
+}
+
+func startServerWith(tb testing.TB, o Options) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, Options{DataDir: dataDir, Listen: ln.Addr().String()}, ln, tb.Logf, io.Discard)
-	}()
+	o.Listen = ln.Addr().String()
+	go func() { done <- Run(ctx, o, ln, tb.Logf, io.Discard) }()
 	tb.Cleanup(func() {
 		cancel()
 		select {
@@ -116,6 +120,30 @@ func TestRepositoryServing(t *testing.T) {
 				t.Errorf("body = %q, want it to contain %q", body, tt.body)
 			}
 		})
+	}
+}
+
+func TestPublicHostPackages(t *testing.T) {
+	data := t.TempDir()
+	base := startServerWith(t, Options{DataDir: data, PublicHostPackages: true})
+	must(t, os.WriteFile(filepath.Join(data, "wapt-host", "HOST-1.wapt"), []byte("host package"), 0o644))
+	tests := []struct {
+		path   string
+		status int
+	}{
+		{"/wapt-host/HOST-1.wapt", 200},
+		{"/wapt-host/HOST-2.wapt", 404},
+		{"/wapt-host/sub/HOST-1.wapt", 404},
+		{"/wapt-host/notes.txt", 404},
+		{"/wapt-host/..%2fwapt%2fPackages", 404},
+	}
+	for _, tt := range tests {
+		resp, err := http.Get(base + tt.path)
+		must(t, err)
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("GET %s = %d, want %d", tt.path, resp.StatusCode, tt.status)
+		}
 	}
 }
 
