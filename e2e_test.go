@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -45,7 +46,7 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 		t.Fatalf("demo-repo.sh: %v\n%s", err, out)
 	}
 
-	srv := exec.CommandContext(ctx, filepath.Join(bin, "waptserver"), "--data", data, "--listen", "127.0.0.1:0")
+	srv := exec.CommandContext(ctx, filepath.Join(bin, "waptserver"), "--data", data, "--listen", "127.0.0.1:0", "--public-host-packages")
 	stdout, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -146,6 +147,44 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 	sort.Strings(names)
 	if want := []string{"demo-desktop", "demo-hello"}; len(names) != 2 || names[0] != want[0] || names[1] != want[1] {
 		t.Errorf("index lists %v, want %v", names, want)
+	}
+
+	// An agent whose host package is demo-host: update + upgrade installs the
+	// chain demo-host -> demo-desktop -> demo-hello, running its setup.py.
+	agentDir := t.TempDir()
+	ssl, err := os.ReadFile(filepath.Join(data, "ssl", "demo-ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(agentDir, "ssl"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(agentDir, "ssl", "demo-ca.crt"), ssl, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ini := filepath.Join(agentDir, "wapt-get.ini")
+	if err := os.WriteFile(ini, []byte("[global]\nrepo_url = "+base+"/wapt\nuuid = demo-host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wg := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "wapt-get"), append([]string{"-c", ini}, args...)...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("wapt-get %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := wg("update"); !strings.Contains(out, "NEED-INSTALL") || !strings.Contains(out, "demo-hello") {
+		t.Errorf("update did not list demo-hello as pending:\n%s", out)
+	}
+	wg("upgrade")
+	hello, err := os.ReadFile(filepath.Join(agentDir, "private", "persistent", "demo-hello", "demo-hello", "hello.txt"))
+	if err != nil || !strings.Contains(string(hello), "Hello") {
+		t.Errorf("demo-hello's install() did not run: %v", err)
+	}
+	if out := wg("list-upgrade"); !strings.Contains(out, ": OK") {
+		t.Errorf("after upgrade:\n%s", out)
 	}
 
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {

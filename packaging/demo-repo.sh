@@ -3,6 +3,7 @@
 #   DATA/keys/   a demo CA, an admin code-signing certificate and a repository certificate
 #   DATA/ssl/    the certificates an agent trusts (the demo CA)
 #   DATA/wapt/   the sample packages of assets/samples, signed, with a signed Packages index
+#   DATA/wapt-host/demo-host.wapt  the host package of a demo agent whose uuid is "demo-host"
 # Keys are encrypted with $WAPT_KEY_PASSWORD when it is set (demo default: not encrypted).
 # Usage: packaging/demo-repo.sh BINDIR DATADIR
 set -euo pipefail
@@ -13,7 +14,7 @@ keys=$data/keys
 wg="$bin/wapt-get"
 export WAPT_KEY_PASSWORD=${WAPT_KEY_PASSWORD:-}
 
-mkdir -p "$keys" "$data/ssl" "$data/wapt"
+mkdir -p "$keys" "$data/ssl" "$data/wapt" "$data/wapt-host"
 chmod 700 "$keys"
 if [ ! -f "$keys/demo-ca.pem" ]; then
   "$wg" create-keycert --cn demo-ca --ca --out "$keys" >/dev/null
@@ -32,4 +33,6 @@ for src in "$root"/assets/samples/*/; do
   pkg=$("$wg" build-package "$src" -o "$data/wapt" --key "$keys/demo-admin.pem" --cert "$keys/demo-admin.crt")
   "$wg" verify-package "$pkg" --trust "$data/ssl"
 done
+pkg=$("$wg" build-package "$root/assets/demo-host" -o "$data/wapt-host" --key "$keys/demo-admin.pem" --cert "$keys/demo-admin.crt")
+"$wg" verify-package "$pkg" --trust "$data/ssl"
 "$wg" scan-packages "$data/wapt" --key "$keys/demo-repo.pem" --cert "$keys/demo-repo.crt" --expires 24h

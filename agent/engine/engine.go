@@ -31,9 +31,9 @@ type Config struct {
 	// LocalTrust verifies package files installed from disk
 	// (wapt-get install FILE.wapt); nil refuses them.
 	LocalTrust *signing.Trust
-	Host        resolve.Host // UUID may be empty: HostUUID fills it from the store
-	CacheDir    string       // downloaded packages, host packages under host/
-	WorkDir     string       // packages are extracted here while their script runs
+	Host       resolve.Host // UUID may be empty: HostUUID fills it from the store
+	CacheDir   string       // downloaded packages, host packages under host/
+	WorkDir    string       // packages are extracted here while their script runs
 	// PersistentDir is the root of the per-package persistent directories
 	// (setup.py's persistent_dir), kept across upgrades and removed with the
 	// package.

@@ -411,7 +411,11 @@ func TestRepositoryRefusals(t *testing.T) {
 			b[len(b)/2] ^= 0xFF
 			write(t, indexPath, string(b))
 		}, ""},
-		{"unsigned", func() { os.Remove(sigPath); time.Sleep(10 * time.Millisecond); write(t, indexPath, string(saved[indexPath])+" ") }, ""},
+		{"unsigned", func() {
+			os.Remove(sigPath)
+			time.Sleep(10 * time.Millisecond)
+			write(t, indexPath, string(saved[indexPath])+" ")
+		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,5 @@
+//go:build !windows
+
+package cli
+
+const defaultConfigPath = "/opt/wapt/wapt-get.ini"

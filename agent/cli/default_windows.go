@@ -1,0 +1,3 @@
+package cli
+
+const defaultConfigPath = `C:\Program Files (x86)\wapt\wapt-get.ini`
