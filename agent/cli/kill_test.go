@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/x509"
 	"fmt"
 	"io"
@@ -64,10 +65,10 @@ func newKillEnv(t *testing.T) *killEnv {
 	src := filepath.Join(t.TempDir(), "test-slow")
 	writeFile(t, filepath.Join(src, "WAPT", "control"), "package: test-slow\nversion: 1-1\narchitecture: all\nsection: base\npriority: optional\n")
 	writeFile(t, filepath.Join(src, "setup.py"), fmt.Sprintf("def install():\n    run('touch %s && sleep 3')\n", k.marker))
-	// 2 MiB of incompressible-ish payload so the download takes a while when throttled.
+	// 2 MiB of incompressible payload so the download takes a while when throttled.
 	payload := make([]byte, 2<<20)
-	for i := range payload {
-		payload[i] = byte(i*7919 + i>>8)
+	if _, err := rand.Read(payload); err != nil {
+		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(src, "payload.bin"), string(payload))
 	chain := []*x509.Certificate{cert, caCert}

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -89,6 +90,11 @@ func newTestRepo(t *testing.T) *testRepo {
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if strings.HasPrefix(req.URL.Path, "/wapt/") {
 			r.requests.Add(1)
+			// A content ETag, as Last-Modified alone has a one-second
+			// resolution and the tests re-index faster than that.
+			if b, err := os.ReadFile(filepath.Join(r.dir, filepath.FromSlash(req.URL.Path))); err == nil {
+				w.Header().Set("ETag", fmt.Sprintf(`"%x"`, sha256.Sum256(b)))
+			}
 		} else {
 			r.hostReqs.Add(1)
 		}
@@ -130,7 +136,11 @@ func (r *testRepo) reindex() {
 	}
 	r.version++
 	now := time.Now()
-	info := &repoindex.SigInfo{Repo: "wapt", Version: r.version, Issued: now, Expires: now.Add(r.expires)}
+	issued := now
+	if r.expires < 0 {
+		issued = now.Add(2 * r.expires)
+	}
+	info := &repoindex.SigInfo{Repo: "wapt", Version: r.version, Issued: issued, Expires: now.Add(r.expires)}
 	if err := repoindex.WriteFiles(dir, ix, info, repoKey.key, []*x509.Certificate{repoKey.cert, ca.cert}); err != nil {
 		r.t.Fatal(err)
 	}
@@ -263,7 +273,7 @@ def install():
 	for _, o := range rep.Outcomes {
 		order = append(order, o.Package)
 	}
-	if strings.Join(order, ",") != "test-lib,test-app" {
+	if strings.Join(order, ",") != "test-lib,test-app,"+hostUUID {
 		t.Errorf("install order = %v", order)
 	}
 	for f, want := range map[string]string{"lib.txt": "lib v1", "app.txt": "app v1", "ran.txt": "app 1.0\n"} {
@@ -315,7 +325,7 @@ def install():
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Status.State != engine.StateOK || len(rep.Status.Packages) != 0 {
+	if rep.Status.State != engine.StateOK || len(rep.Status.Packages) != 1 || rep.Status.Packages[0].Package != hostUUID {
 		t.Errorf("after removal: %+v", rep.Status)
 	}
 	if _, err := os.Stat(filepath.Join(target, "lib.txt")); !errors.Is(err, os.ErrNotExist) {
@@ -379,22 +389,31 @@ func TestRepositoryRefusals(t *testing.T) {
 	if _, err := a.eng.Upgrade(ctx); err != nil {
 		t.Fatal(err)
 	}
+	indexPath := filepath.Join(r.dir, "wapt", "Packages")
+	sigPath := indexPath + ".sig"
+	snapshot := func() map[string][]byte {
+		m := map[string][]byte{}
+		for _, p := range []string{indexPath, sigPath} {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m[p] = b
+		}
+		return m
+	}
+	older := snapshot()
+	r.publish(ctl("test-two", "1-1", "base", ""), nil)
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	current := snapshot()
 	good, err := a.st.RepoState(ctx, "wapt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	indexPath := filepath.Join(r.dir, "wapt", "Packages")
-	sigPath := indexPath + ".sig"
-	saved := map[string][]byte{}
-	for _, p := range []string{indexPath, sigPath} {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		saved[p] = b
-	}
-	restore := func() {
-		for p, b := range saved {
+	put := func(m map[string][]byte) {
+		for p, b := range m {
 			write(t, p, string(b))
 		}
 	}
@@ -404,23 +423,26 @@ func TestRepositoryRefusals(t *testing.T) {
 		break_ func()
 		want   string
 	}{
-		{"rollback", func() { r.version -= 50; r.reindex() }, "lower"},
-		{"expired", func() { r.expires = -time.Minute; r.reindex(); r.expires = time.Hour }, "expire"},
+		{"rollback to an older signed index", func() { put(older) }, "lower"},
+		{"expired", func() {
+			r.expires = -time.Minute
+			defer func() { r.expires = time.Hour }()
+			r.publish(ctl("test-three", "1-1", "base", ""), nil)
+		}, "expire"},
 		{"index does not match its signature", func() {
-			b := append([]byte(nil), saved[indexPath]...)
+			b := append([]byte(nil), current[indexPath]...)
 			b[len(b)/2] ^= 0xFF
 			write(t, indexPath, string(b))
 		}, ""},
-		{"unsigned", func() {
+		{"signature removed", func() {
 			os.Remove(sigPath)
-			time.Sleep(10 * time.Millisecond)
-			write(t, indexPath, string(saved[indexPath])+" ")
+			write(t, indexPath, string(older[indexPath]))
 		}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.break_()
-			defer restore()
+			defer put(current)
 			res, err := a.eng.Update(ctx)
 			if err == nil || res.Repos[0].Err == nil {
 				t.Fatalf("update accepted a bad repository: %+v", res)

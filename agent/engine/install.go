@@ -255,7 +255,7 @@ func (e *Engine) apply(ctx context.Context, hs HostStatus, explicit map[string]s
 	}
 	st, err := e.Status(ctx)
 	rep.Status = st
-	return rep, err
+	return rep, errors.Join(rep.Err(), err)
 }
 
 func (e *Engine) markExplicit(ctx context.Context, name, pin string) error {
@@ -310,11 +310,19 @@ func (e *Engine) download(ctx context.Context, r *resolve.Resolved) (string, err
 // installOne downloads, verifies, extracts and runs install() for r,
 // recording INSTALLING first and the result after.
 func (e *Engine) installOne(ctx context.Context, r *resolve.Resolved, explicit bool, pin string) error {
+	repo, _ := e.repo(r.Repo)
+	if r.Implicit == "host" {
+		// The host package is not in the index: Update fetched and verified it.
+		uuid, err := e.HostUUID(ctx)
+		if err != nil {
+			return err
+		}
+		return e.installVerified(ctx, e.hostPackagePath(uuid), repo.Trust == nil, repo, r.Control, false, "")
+	}
 	path, err := e.download(ctx, r)
 	if err != nil {
 		return err
 	}
-	repo, _ := e.repo(r.Repo)
 	return e.installVerified(ctx, path, repo.Trust == nil, repo, r.Control, explicit, pin)
 }
 

@@ -22,7 +22,7 @@ import (
 
 // BuildOptions configures Build.
 type BuildOptions struct {
-	OutDir string              // default: the parent of the source directory
+	OutDir string              // default: the parent of the source directory; created when missing
 	Signer crypto.Signer       // nil → unsigned package (control and payload only)
 	Chain  []*x509.Certificate // signer's certificate first, then intermediates
 	Now    time.Time           // signature date and metadata member times; zero → time.Now()
@@ -231,6 +231,9 @@ func Build(ctx context.Context, srcDir string, o BuildOptions) (string, *control
 	outDir := o.OutDir
 	if outDir == "" {
 		outDir = filepath.Dir(src)
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return "", nil, fmt.Errorf("build %s: %w", src, err)
 	}
 	name := c.Filename()
 	if name != filepath.Base(name) || strings.HasPrefix(name, ".") {
