@@ -186,6 +186,12 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 	if out := wg("list-upgrade"); !strings.Contains(out, ": OK") {
 		t.Errorf("after upgrade:\n%s", out)
 	}
+	if out := wg("audit", "--force"); !strings.Contains(out, "audit: OK") {
+		t.Errorf("audit:\n%s", out)
+	}
+	if out := wg("list", "--json"); !strings.Contains(out, `"package": "demo-hello"`) || !strings.Contains(out, `"audit_status": "OK"`) {
+		t.Errorf("list --json:\n%s", out)
+	}
 
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

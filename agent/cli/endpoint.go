@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -37,6 +38,7 @@ var errPartial = errors.New("some packages failed")
 type endpointFlags struct {
 	config string
 	json   bool
+	force  bool
 }
 
 func (f *endpointFlags) configPath(env *Env) string {
@@ -145,6 +147,9 @@ func endpointCommands(env *Env) []*cobra.Command {
 	with := func(cmd *cobra.Command, run func(ctx context.Context, s *session, args []string) error) *cobra.Command {
 		cmd.Flags().StringVarP(&f.config, "config", "c", "", "agent configuration (default $WAPT_CONFIG or "+defaultConfigPath+")")
 		cmd.Flags().BoolVar(&f.json, "json", false, "machine-readable output")
+		if n := cmd.Name(); n == "audit" || n == "session-setup" {
+			cmd.Flags().BoolVar(&f.force, "force", false, "run even when not due / already done")
+		}
 		cmd.RunE = func(cmd *cobra.Command, args []string) error {
 			s, err := openSession(cmd.Context(), env, f, scriptOutput(env, f))
 			if err != nil {
@@ -303,6 +308,58 @@ func endpointCommands(env *Env) []*cobra.Command {
 					}
 				})
 			}),
+		with(&cobra.Command{Use: "audit [NAME...]", Short: "Run audit() of the packages that are due (all with --force, or those named)", Args: cobra.ArbitraryArgs},
+			func(ctx context.Context, s *session, args []string) error {
+				res, worst, err := s.eng.Audit(ctx, f.force, args...)
+				if err != nil {
+					return err
+				}
+				if err := out(map[string]any{"status": worst, "packages": res}, func(w io.Writer) {
+					for _, r := range res {
+						note := ""
+						if r.Skipped {
+							note = " (not due)"
+						}
+						fmt.Fprintf(w, "%-8s %s%s\n", orDash(r.Status), r.Package, note)
+						if r.Output != "" && !r.Skipped {
+							fmt.Fprintf(w, "         %s\n", strings.ReplaceAll(strings.TrimSpace(r.Output), "\n", "\n         "))
+						}
+					}
+					fmt.Fprintf(w, "audit: %s\n", worst)
+				}); err != nil {
+					return err
+				}
+				if worst == engine.AuditError {
+					return fmt.Errorf("%w: audit ERROR", errPartial)
+				}
+				return nil
+			}),
+		with(&cobra.Command{Use: "session-setup [ALL|NAME...]", Short: "Run session_setup() for the current user, once per package version (--force: again)", Args: cobra.ArbitraryArgs},
+			func(ctx context.Context, s *session, args []string) error {
+				u, err := currentUser()
+				if err != nil {
+					return err
+				}
+				if len(args) == 1 && strings.EqualFold(args[0], "ALL") {
+					args = nil
+				}
+				res, runErr := s.eng.SessionSetup(ctx, u, f.force, args...)
+				if err := out(res, func(w io.Writer) {
+					for _, r := range res {
+						state := string(r.Status)
+						if r.Skipped {
+							state = "done before"
+						}
+						fmt.Fprintf(w, "%s %s: %s\n", r.Package, r.Version, state)
+					}
+				}); err != nil {
+					return err
+				}
+				if runErr != nil {
+					return fmt.Errorf("%w: %v", errPartial, runErr)
+				}
+				return nil
+			}),
 		with(&cobra.Command{Use: "clean", Short: "Delete cached package files no longer needed", Args: exactArgs(0)},
 			func(ctx context.Context, s *session, _ []string) error {
 				n, err := cleanCache(s.cfg.CacheDir)
@@ -313,6 +370,21 @@ func endpointCommands(env *Env) []*cobra.Command {
 				return nil
 			}),
 	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func currentUser() (string, error) {
+	u, err := user.Current()
+	if err != nil {
+		return "", fmt.Errorf("session-setup: who is the user: %w", err)
+	}
+	return u.Username, nil
 }
 
 func scriptOutput(env *Env, f *endpointFlags) io.Writer {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/wapt-go/wapt/agent/engine"
 	"github.com/wapt-go/wapt/agent/fetch"
+	"github.com/wapt-go/wapt/agent/installer"
 	"github.com/wapt-go/wapt/agent/script"
 	"github.com/wapt-go/wapt/agent/store"
 	"github.com/wapt-go/wapt/shared/certs"
@@ -178,9 +180,10 @@ func newAgent(t *testing.T, r *testRepo, trust *signing.Trust) *agent {
 	}
 	t.Cleanup(func() { st.Close() })
 	eng, err := engine.New(engine.Config{
-		Store:   st,
-		Fetcher: fetch.New(fetch.Config{}),
-		Scripts: script.New(script.Config{Timeout: time.Minute}),
+		Store:       st,
+		Fetcher:     fetch.New(fetch.Config{}),
+		Scripts:     script.New(script.Config{Timeout: time.Minute}),
+		Uninstaller: installer.New(),
 		Repos: []engine.Repo{{
 			Name: "wapt", URL: r.srv.URL + "/wapt", HostURL: r.srv.URL + "/wapt-host", Trust: trust,
 		}},
@@ -521,5 +524,180 @@ func TestDownloadLargerThanSignedSizeRefused(t *testing.T) {
 	}
 	if _, err := a.st.GetInstalled(ctx, "test-big"); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("a record was written: %v", err)
+	}
+}
+
+func TestAuditAndSessionSetup(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	home := t.TempDir()
+	r.publish(ctl("test-audited", "1-1", "base", "")+"audit_schedule    : 1h\n", map[string]string{"setup.py": fmt.Sprintf(`
+def install():
+    pass
+
+def audit():
+    if isfile(%q):
+        return 'OK'
+    print('marker missing')
+    return 'WARNING'
+
+def session_setup():
+    mkdirs(makepath(%q, user))
+`, filepath.Join(home, "marker"), home)})
+	r.publish(ctl("test-broken-audit", "1-1", "base", ""), map[string]string{"setup.py": "def install():\n    pass\n\ndef audit():\n    error('cannot check')\n"})
+	r.publish(ctl("test-plain", "1-1", "base", ""), nil)
+	r.publish(ctl(hostUUID, "1", "host", "test-audited,test-broken-audit,test-plain"), nil)
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.Upgrade(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	res, worst, err := a.eng.Audit(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range res {
+		got[r.Package] = r.Status
+	}
+	if got["test-audited"] != "WARNING" || got["test-broken-audit"] != "ERROR" || got["test-plain"] != "OK" || worst != "ERROR" {
+		t.Errorf("audit = %v, worst %s", got, worst)
+	}
+	in, _ := a.st.GetInstalled(ctx, "test-audited")
+	if in.AuditStatus != "WARNING" || !strings.Contains(in.AuditOutput, "marker missing") || in.NextAudit.IsZero() {
+		t.Errorf("recorded audit = %q %q next %v", in.AuditStatus, in.AuditOutput, in.NextAudit)
+	}
+	// Not due again within the hour: skipped, previous result kept.
+	write(t, filepath.Join(home, "marker"), "x")
+	res, _, err = a.eng.Audit(ctx, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Package == "test-audited" && (!r.Skipped || r.Status != "WARNING") {
+			t.Errorf("audit before its schedule = %+v", r)
+		}
+	}
+	res, _, _ = a.eng.Audit(ctx, false, "test-audited")
+	if len(res) != 1 || res[0].Status != "OK" {
+		t.Errorf("audit by name = %+v", res)
+	}
+
+	// session_setup once per user and version.
+	for i, wantSkipped := range []bool{false, true} {
+		sr, err := a.eng.SessionSetup(ctx, "alice", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sr) != 1 || sr[0].Package != "test-audited" || sr[0].Skipped != wantSkipped {
+			t.Errorf("run %d: session setup = %+v", i, sr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(home, "alice")); err != nil {
+		t.Errorf("session_setup did not run for alice: %v", err)
+	}
+	if sr, _ := a.eng.SessionSetup(ctx, "bob", false); len(sr) != 1 || sr[0].Skipped {
+		t.Errorf("bob: %+v", sr)
+	}
+}
+
+func TestAuditSchedule(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		bad  bool
+	}{
+		{"", 0, false}, {"30", 30 * time.Minute, false}, {"45m", 45 * time.Minute, false},
+		{"2h", 2 * time.Hour, false}, {"1d", 24 * time.Hour, false}, {"1w", 7 * 24 * time.Hour, false},
+		{"x", 0, true}, {"-1", 0, true}, {"0", 0, true}, {"1y", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := engine.ParseAuditSchedule(tt.in)
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("ParseAuditSchedule(%q) = %v, %v", tt.in, got, err)
+		}
+	}
+}
+
+// TestOfflineInstallFromCache: with the server gone, a package already
+// downloaded and still valid installs from the cache.
+func TestOfflineInstallFromCache(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	r.publish(ctl("test-offline", "1-1", "base", ""), map[string]string{"data.txt": "cached"})
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.Install(ctx, "test-offline"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.Remove(ctx, "test-offline"); err != nil {
+		t.Fatal(err)
+	}
+	r.srv.Close()
+	if _, err := a.eng.Install(ctx, "test-offline"); err != nil {
+		t.Fatalf("offline install from the cache: %v", err)
+	}
+	if in, err := a.st.GetInstalled(ctx, "test-offline"); err != nil || in.Status != engine.StatusOK {
+		t.Errorf("record = %+v, %v", in, err)
+	}
+}
+
+// TestRealDebInstallAndRemove installs a real .deb built with dpkg-deb
+// through setup.py's install_deb(), then removes it through its uninstall key.
+func TestRealDebInstallAndRemove(t *testing.T) {
+	if runtime.GOOS != "linux" || os.Geteuid() != 0 {
+		t.Skip("needs root on Linux")
+	}
+	if _, err := exec.LookPath("dpkg-deb"); err != nil {
+		t.Skip("no dpkg-deb")
+	}
+	ctx := context.Background()
+	const debPkg = "wapt-engine-test-hello"
+	exec.Command("dpkg", "--purge", debPkg).Run()
+	t.Cleanup(func() { exec.Command("dpkg", "--purge", debPkg).Run() })
+
+	tree := t.TempDir()
+	write(t, filepath.Join(tree, "DEBIAN", "control"), "Package: "+debPkg+"\nVersion: 1.0\nArchitecture: all\nMaintainer: test <t@example.lan>\nDescription: wapt engine test\n")
+	write(t, filepath.Join(tree, "usr", "share", debPkg, "hello.txt"), "hello from a deb\n")
+	deb := filepath.Join(t.TempDir(), debPkg+".deb")
+	if out, err := exec.Command("dpkg-deb", "--root-owner-group", "--build", tree, deb).CombinedOutput(); err != nil {
+		t.Fatalf("dpkg-deb: %v\n%s", err, out)
+	}
+	debBytes, err := os.ReadFile(deb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRepo(t)
+	r.publish(ctl("test-deb", "1.0-1", "base", ""), map[string]string{
+		"setup.py":      "def install():\n    install_deb('" + debPkg + ".deb')\n",
+		debPkg + ".deb": string(debBytes),
+	})
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.eng.Install(ctx, "test-deb"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", debPkg).Output(); err != nil || string(out) != "install ok installed" {
+		t.Fatalf("deb not installed: %q %v", out, err)
+	}
+	in, _ := a.st.GetInstalled(ctx, "test-deb")
+	if len(in.UninstallKeys) != 1 || in.UninstallKeys[0] != debPkg {
+		t.Errorf("uninstall keys = %v", in.UninstallKeys)
+	}
+	if _, err := a.eng.Remove(ctx, "test-deb"); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := exec.Command("dpkg-query", "-W", "-f=${Status}", debPkg).Output(); string(out) == "install ok installed" {
+		t.Errorf("deb still installed after remove: %q", out)
+	}
+	if _, err := a.st.GetInstalled(ctx, "test-deb"); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("record kept after remove: %v", err)
 	}
 }
