@@ -701,3 +701,60 @@ func TestRealDebInstallAndRemove(t *testing.T) {
 		t.Errorf("record kept after remove: %v", err)
 	}
 }
+
+func TestInstallFromSourcesAndFile(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	target := t.TempDir()
+	src := filepath.Join(t.TempDir(), "test-dev")
+	write(t, filepath.Join(src, "WAPT", "control"), ctl("test-dev", "0.1-1", "base", ""))
+	write(t, filepath.Join(src, "setup.py"), fmt.Sprintf("def install():\n    filecopyto('f.txt', %q)\n", filepath.Join(target, "f.txt")))
+	write(t, filepath.Join(src, "f.txt"), "from sources")
+	if _, err := a.eng.Install(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(target, "f.txt")); err != nil || string(b) != "from sources" {
+		t.Errorf("f.txt = %q, %v", b, err)
+	}
+	in, err := a.st.GetInstalled(ctx, "test-dev")
+	if err != nil || in.Repo != "local-sources" || !in.Explicit || in.Status != engine.StatusOK {
+		t.Errorf("record = %+v, %v", in, err)
+	}
+	if st := mustStatus(t, a); st.State != engine.StateOK || len(st.Problems) > 0 {
+		t.Errorf("status with a package from sources = %+v", st)
+	}
+
+	// A signed file installs; one signed by an untrusted key does not.
+	path := r.publish(ctl("test-file", "1-1", "base", ""), nil)
+	a2 := newAgentLocal(t, r, signing.NewTrust(ca.cert))
+	if _, err := a2.eng.Install(ctx, path); err != nil {
+		t.Fatalf("install file: %v", err)
+	}
+	a3 := newAgentLocal(t, r, signing.NewTrust(otherCA.cert))
+	if _, err := a3.eng.Install(ctx, path); err == nil {
+		t.Error("a package signed by an untrusted key installed from a file")
+	}
+}
+
+// newAgentLocal is newAgent with LocalTrust set for package files.
+func newAgentLocal(t *testing.T, r *testRepo, trust *signing.Trust) *agent {
+	t.Helper()
+	base := t.TempDir()
+	st, err := store.Open(context.Background(), filepath.Join(base, "waptdb.sqlite"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	eng, err := engine.New(engine.Config{
+		Store: st, Fetcher: fetch.New(fetch.Config{}), Scripts: script.New(script.Config{}),
+		Repos:      []engine.Repo{{Name: "wapt", URL: r.srv.URL + "/wapt", Trust: trust}},
+		LocalTrust: trust,
+		Host:       resolve.Host{UUID: hostUUID, OS: runtime.GOOS, Arch: "x64", Maturities: []string{"PROD"}},
+		CacheDir:   filepath.Join(base, "cache"), WorkDir: filepath.Join(base, "tmp"), PersistentDir: filepath.Join(base, "p"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &agent{eng: eng, st: st, base: base}
+}

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -99,6 +100,14 @@ func (e *Engine) Install(ctx context.Context, args ...string) (RunReport, error)
 	var reqs []version.Request
 	var rep RunReport
 	for _, a := range args {
+		if st, err := os.Stat(filepath.Join(a, "WAPT", "control")); err == nil && st.Mode().IsRegular() {
+			o := Outcome{Package: filepath.Base(a), Action: "install"}
+			if err := e.InstallDir(ctx, a); err != nil {
+				o.fail(err)
+			}
+			rep.Outcomes = append(rep.Outcomes, o)
+			continue
+		}
 		if strings.HasSuffix(strings.ToLower(a), ".wapt") {
 			if _, err := os.Stat(a); err == nil {
 				o := e.installFile(ctx, a)
@@ -373,7 +382,39 @@ func (e *Engine) installVerified(ctx context.Context, path string, noTrust bool,
 			return err
 		}
 	}
+	return e.runInstall(ctx, c, dir, setup, signer, repo.Name, explicit, pin)
+}
 
+// InstallDir installs a package from its unpacked sources (DIR/WAPT/control
+// and DIR/setup.py), without any signature: development mode for the admin
+// working on the package on this machine. It is recorded like any install,
+// with the repository "local-sources".
+func (e *Engine) InstallDir(ctx context.Context, dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, "WAPT", "control"))
+	if err != nil {
+		return fmt.Errorf("%s is not a package directory: %w", dir, err)
+	}
+	c, err := control.Parse(filepath.Join(dir, "WAPT", "control"), data)
+	if err != nil {
+		return err
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	var setup []byte
+	if _, err := os.Stat(filepath.Join(dir, "setup.py")); err == nil {
+		if setup, err = readSetupPy(dir); err != nil {
+			return err
+		}
+	}
+	e.cfg.Logf("WARNING: installing %s from unsigned sources in %s (development mode)", c.Package(), dir)
+	return e.runInstall(ctx, c, dir, setup, nil, "local-sources", true, "")
+}
+
+// runInstall records INSTALLING, runs install() from dir, then records the
+// result.
+func (e *Engine) runInstall(ctx context.Context, c *control.Control, dir string, setup []byte, signer *x509.Certificate, repoName string, explicit bool, pin string) error {
+	name := c.Package()
 	prev, err := e.cfg.Store.GetInstalled(ctx, name)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return err
@@ -381,7 +422,7 @@ func (e *Engine) installVerified(ctx context.Context, path string, noTrust bool,
 	now := e.cfg.Now()
 	rec := Installed{
 		Package: name, Version: c.Get("version"), Architecture: c.Get("architecture"),
-		Maturity: c.Get("maturity"), Locale: c.Get("locale"), Section: c.Section(), Repo: repo.Name,
+		Maturity: c.Get("maturity"), Locale: c.Get("locale"), Section: c.Section(), Repo: repoName,
 		Status: StatusInstalling, Explicit: prev.Explicit || explicit, InstallDate: prev.InstallDate,
 		UpdateDate: now, Control: string(c.Format()), SetupPy: setup, Params: prev.Params,
 		PersistentDir: filepath.Join(e.cfg.PersistentDir, sanitize(name)), Retries: prev.Retries,

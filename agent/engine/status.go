@@ -182,8 +182,14 @@ func (e *Engine) status(ctx context.Context, extra []version.Request) (HostStatu
 		return hs, err
 	}
 	reqs := append([]version.Request(nil), extra...)
+	inIndex := map[string]bool{}
+	for _, c := range cands {
+		inIndex[strings.ToLower(c.Control.Package())] = true
+	}
 	for _, in := range installed {
-		if in.Explicit {
+		// A package installed from a file or from sources, absent from every
+		// index, stays as it is (OK) instead of being a missing dependency.
+		if in.Explicit && inIndex[strings.ToLower(in.Package)] {
 			reqs = append(reqs, explicitRequest(in))
 		}
 	}
