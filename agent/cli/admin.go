@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/wapt-go/wapt/shared/atomicfile"
 	"github.com/wapt-go/wapt/shared/certs"
 	"github.com/wapt-go/wapt/shared/pkgfile"
 	"github.com/wapt-go/wapt/shared/repoindex"
@@ -88,10 +89,10 @@ func createKeycertCmd(env *Env) *cobra.Command {
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
-			if err := writeFileAtomic(keyPath, keyPEM, 0o600); err != nil {
+			if err := atomicfile.WriteFile(keyPath, keyPEM, 0o600); err != nil {
 				return err
 			}
-			if err := writeFileAtomic(certPath, certs.EncodeCertsPEM(append([]*x509.Certificate{cert}, issuerChain...)...), 0o644); err != nil {
+			if err := atomicfile.WriteFile(certPath, certs.EncodeCertsPEM(append([]*x509.Certificate{cert}, issuerChain...)...), 0o644); err != nil {
 				return err
 			}
 			enc := "encrypted"
@@ -295,29 +296,4 @@ func nextIndexVersion(sigPath string, now time.Time) int64 {
 		}
 	}
 	return v
-}
-
-// writeFileAtomic writes data to a temporary file beside path, then renames it.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(perm); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wapt-go/wapt/agent/engine"
+	"github.com/wapt-go/wapt/shared/atomicfile"
 	"github.com/wapt-go/wapt/shared/pkgfile"
 )
 
@@ -46,33 +47,19 @@ func (f *Fetcher) FetchHostPackage(ctx context.Context, repo engine.Repo, name, 
 	if r.contentLength > maxSize {
 		return fmt.Errorf("host package %s: %w: %d bytes, limit %d", name, engine.ErrSizeExceeded, r.contentLength, maxSize)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dest), "."+filepath.Base(dest)+".tmp-*")
+	err = atomicfile.Write(dest, 0o644, func(w io.Writer) error {
+		n, err := io.Copy(w, io.LimitReader(r.body, maxSize+1))
+		switch {
+		case err != nil:
+			return fmt.Errorf("GET %s: %w", redact(u), err)
+		case n > maxSize:
+			return fmt.Errorf("%w: more than %d bytes", engine.ErrSizeExceeded, maxSize)
+		}
+		return nil
+	})
 	if err != nil {
 		return fmt.Errorf("host package %s: %w", name, err)
 	}
-	n, err := io.Copy(tmp, io.LimitReader(r.body, maxSize+1))
-	switch {
-	case err != nil:
-		err = fmt.Errorf("GET %s: %w", redact(u), err)
-	case n > maxSize:
-		err = fmt.Errorf("%w: more than %d bytes", engine.ErrSizeExceeded, maxSize)
-	default:
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), dest)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("host package %s: %w", name, err)
-	}
-	syncDir(filepath.Dir(dest))
 	return nil
 }
 
@@ -333,7 +320,7 @@ func (d *download) finish(short string) error {
 	if err != nil {
 		return d.errorf("%w", err)
 	}
-	syncDir(filepath.Dir(d.dest))
+	atomicfile.SyncDir(filepath.Dir(d.dest))
 	d.progress(d.size, d.size)
 	return nil
 }

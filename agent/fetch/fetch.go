@@ -17,7 +17,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"time"
 	"unicode"
@@ -293,13 +292,4 @@ func redact(u string) string {
 // joinURL appends the escaped name to base.
 func joinURL(base, name string) string {
 	return strings.TrimRight(base, "/") + "/" + url.PathEscape(name)
-}
-
-// syncDir makes a rename durable where the platform allows it (best effort:
-// Windows cannot open a directory for syncing).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

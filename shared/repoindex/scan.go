@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wapt-go/wapt/shared/atomicfile"
 	"github.com/wapt-go/wapt/shared/control"
 	"github.com/wapt-go/wapt/shared/pkgfile"
 	"github.com/wapt-go/wapt/shared/signing"
@@ -86,24 +87,13 @@ func Scan(ctx context.Context, dir string, prev *Index, o ScanOptions) (*Index, 
 		return nil, rep, fmt.Errorf("scan %s: %w", dir, err)
 	}
 	cache := loadCache(dir, logf)
-	// The cache temp file is created first: its mtime is the file system's
-	// clock before any package is read, which decides what is racy.
-	tmp, err := os.CreateTemp(dir, CacheFile+".tmp-*")
-	var racyAfter int64
-	if err != nil {
-		logf("scan %s: cache disabled: %v", dir, err)
+	// The file system's clock before any package is read decides which
+	// files are too recent to be cached (racy).
+	racyAfter, clockErr := fsClock(dir)
+	if clockErr != nil {
+		logf("scan %s: cache disabled: %v", dir, clockErr)
 	} else {
-		defer func() {
-			if tmp != nil {
-				tmp.Close()
-				os.Remove(tmp.Name())
-			}
-		}()
-		fi, err := tmp.Stat()
-		if err != nil {
-			return nil, rep, fmt.Errorf("scan %s: %w", dir, err)
-		}
-		racyAfter = fi.ModTime().Add(-racyWindow).UnixNano()
+		racyAfter -= int64(racyWindow)
 	}
 	prevBy := map[string]*control.Control{}
 	if prev != nil {
@@ -178,11 +168,10 @@ func Scan(ctx context.Context, dir string, prev *Index, o ScanOptions) (*Index, 
 		addCerts(ix, pf.chain)
 		writeIcon(dir, pf, logf)
 	}
-	if tmp != nil {
-		if err := saveCache(tmp, filepath.Join(dir, CacheFile), newCache); err != nil {
+	if clockErr == nil {
+		if err := saveCache(filepath.Join(dir, CacheFile), newCache); err != nil {
 			logf("scan %s: %v", dir, err)
 		}
-		tmp = nil
 	}
 	return ix, rep, nil
 }
@@ -256,19 +245,32 @@ func loadCache(dir string, logf func(string, ...any)) map[string]cacheEntry {
 	return m
 }
 
-// saveCache writes m to the open temp file and renames it to path.
-func saveCache(tmp *os.File, path string, m map[string]cacheEntry) error {
+// saveCache writes the cache atomically.
+func saveCache(path string, m map[string]cacheEntry) error {
 	data, err := json.Marshal(m)
 	if err == nil {
-		err = writeAndRename(tmp, data, path)
-	} else {
-		tmp.Close()
-		os.Remove(tmp.Name())
+		err = atomicfile.WriteFile(path, data, 0o644)
 	}
 	if err != nil {
 		return fmt.Errorf("write cache %s: %w", path, err)
 	}
 	return nil
+}
+
+// fsClock returns the file system's current time in dir (Unix ns): the
+// mtime of a file created there, then removed.
+func fsClock(dir string) (int64, error) {
+	tmp, err := os.CreateTemp(dir, CacheFile+".clock-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name())
+	defer tmp.Close()
+	fi, err := tmp.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.ModTime().UnixNano(), nil
 }
 
 // writeIcon extracts the package icon like WAPT (never overwriting).
@@ -295,7 +297,7 @@ func writeIcon(dir string, pf *pkgFile, logf func(string, ...any)) {
 		logf("scan: icon: %v", err)
 		return
 	}
-	if err := writeFileAtomic(path, pf.icon); err != nil {
+	if err := atomicfile.WriteFile(path, pf.icon, 0o644); err != nil {
 		logf("scan: icon: %v", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/wapt-go/wapt/shared/atomicfile"
 )
 
 // File names WriteFiles writes in the repository directory.
@@ -40,7 +42,7 @@ func WriteFiles(dir string, ix *Index, info *SigInfo, signer crypto.Signer, chai
 		}
 		info.SHA256, info.Size = sha256Hex(data), int64(len(data))
 	}
-	if err := writeFileAtomic(filepath.Join(dir, PackagesFile), data); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, PackagesFile), data, 0o644); err != nil {
 		return err
 	}
 	sigPath := filepath.Join(dir, SigFile)
@@ -50,51 +52,5 @@ func WriteFiles(dir string, ix *Index, info *SigInfo, signer crypto.Signer, chai
 		}
 		return nil
 	}
-	return writeFileAtomic(sigPath, sig)
-}
-
-// writeFileAtomic writes data to path through a temp file in the same
-// directory and a rename; the file is mode 0644.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := writeAndRename(tmp, data, path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
-// writeAndRename writes data to the open temp file, syncs, closes and
-// renames it to path (removing it on failure), then syncs the directory.
-func writeAndRename(tmp *os.File, data []byte, path string) error {
-	_, err := tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	syncDir(filepath.Dir(path))
-	return nil
-}
-
-// syncDir makes a rename durable where the platform allows it (best effort:
-// Windows cannot open a directory for syncing).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
+	return atomicfile.WriteFile(sigPath, sig, 0o644)
 }
