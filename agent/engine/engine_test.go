@@ -42,6 +42,7 @@ var (
 	admin    keyPair
 	repoKey  keyPair
 	otherCA  keyPair
+	rogue    keyPair // code-signing, chained to otherCA
 	keysErr  error
 )
 
@@ -63,6 +64,7 @@ func testKeys(t testing.TB) {
 		gen(&admin, certs.Request{CN: "admin", Role: certs.RoleCodeSigning}, &ca)
 		gen(&repoKey, certs.Request{CN: "repo", Role: certs.RoleSimple}, &ca)
 		gen(&otherCA, certs.Request{CN: "Other CA", Role: certs.RoleCA}, nil)
+		gen(&rogue, certs.Request{CN: "rogue", Role: certs.RoleCodeSigning}, &otherCA)
 	})
 	if keysErr != nil {
 		t.Fatal(keysErr)
@@ -110,6 +112,12 @@ func newTestRepo(t *testing.T) *testRepo {
 // re-indexes the repository.
 func (r *testRepo) publish(control string, files map[string]string) string {
 	r.t.Helper()
+	return r.publishAs(admin, []*x509.Certificate{admin.cert, ca.cert}, control, files)
+}
+
+// publishAs is publish with another signer.
+func (r *testRepo) publishAs(signer keyPair, chain []*x509.Certificate, control string, files map[string]string) string {
+	r.t.Helper()
 	src := filepath.Join(r.t.TempDir(), "src")
 	write(r.t, filepath.Join(src, "WAPT", "control"), control)
 	for p, c := range files {
@@ -120,7 +128,7 @@ func (r *testRepo) publish(control string, files map[string]string) string {
 		dest = filepath.Join(r.dir, "wapt-host")
 	}
 	path, _, err := pkgfile.Build(context.Background(), src, pkgfile.BuildOptions{
-		OutDir: dest, Signer: admin.key, Chain: []*x509.Certificate{admin.cert, ca.cert}, Now: time.Now(),
+		OutDir: dest, Signer: signer.key, Chain: chain, Now: time.Now(),
 	})
 	if err != nil {
 		r.t.Fatal(err)
@@ -757,4 +765,29 @@ func newAgentLocal(t *testing.T, r *testRepo, trust *signing.Trust) *agent {
 		t.Fatal(err)
 	}
 	return &agent{eng: eng, st: st, base: base}
+}
+
+// TestPackageSignedByUntrustedKeyRefused: the index is signed by the
+// repository key, but one package in it is signed by an admin this agent
+// does not trust: it is refused (ERROR), nothing of it runs.
+func TestPackageSignedByUntrustedKeyRefused(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	marker := filepath.Join(t.TempDir(), "ran")
+	r.publishAs(rogue, []*x509.Certificate{rogue.cert, otherCA.cert}, ctl("test-rogue", "1-1", "base", ""),
+		map[string]string{"setup.py": fmt.Sprintf("def install():\n    mkdirs(%q)\n", marker)})
+	a := newAgent(t, r, signing.NewTrust(ca.cert))
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := a.eng.Install(ctx, "test-rogue")
+	if err == nil || len(rep.Failed()) != 1 || !errors.Is(rep.Failed()[0].Err, signing.ErrUntrusted) {
+		t.Fatalf("install of a package signed by an untrusted key: %v, %+v", err, rep.Outcomes)
+	}
+	if _, err := os.Stat(marker); !errors.Is(err, os.ErrNotExist) {
+		t.Error("its setup.py ran")
+	}
+	if _, err := a.st.GetInstalled(ctx, "test-rogue"); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("a record was written: %v", err)
+	}
 }
