@@ -24,7 +24,11 @@ type statusError interface{ StatusCode() int }
 func writeError(w http.ResponseWriter, err error) {
 	status, code := http.StatusInternalServerError, wire.CodeInternal
 	var se statusError
+	var fe *wire.FieldsError
 	switch {
+	case errors.As(err, &fe):
+		writeJSON(w, http.StatusUnprocessableEntity, wire.Error{Error: err.Error(), Code: wire.CodeInvalid, Fields: fe.Fields})
+		return
 	case errors.Is(err, errNotFound), errors.Is(err, repository.ErrNotFound):
 		status, code = http.StatusNotFound, wire.CodeNotFound
 	case errors.Is(err, repository.ErrBadPath):

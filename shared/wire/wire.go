@@ -1,5 +1,7 @@
 // Package wire holds the JSON types exchanged between the server, agents and
-// consoles, starting with the one error body every endpoint returns.
+// consoles: the one error body every endpoint returns, the registration,
+// status and admin request bodies with their Validate methods (errors are
+// a *FieldsError wrapping ErrInvalid), and the admin API answers.
 package wire
 
 // Error is the body of every 4xx/5xx answer of the server API.
