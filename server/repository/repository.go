@@ -1,6 +1,12 @@
 // Package repository owns the server's package repository tree: the public
 // wapt/ folder (packages, Packages index, Packages.sig, icons) and the
 // per-host wapt-host/ folder, and serves their files with validators and ranges.
+//
+// A repository opened with NewWithConfig and a repository key is also
+// writable: Upload verifies a package against the admin trust anchors and
+// publishes it, Delete withdraws one, and every change rewrites the
+// Packages index and its signed Packages.sig (DESIGN §3) incrementally,
+// under one lock, so that the files and the index always agree.
 package repository
 
 import (
@@ -31,9 +37,12 @@ type Repo struct {
 	root   string
 	public *os.Root
 	host   *os.Root
+	w      *writer // nil for a read-only repository
 }
 
-// New opens (creating when missing) the repository tree under root.
+// New opens (creating when missing) the repository tree under root,
+// read-only: it serves files but Upload, Delete and Resign return
+// ErrReadOnly (see NewWithConfig).
 func New(root string) (*Repo, error) {
 	for _, d := range []string{PublicDir, HostDir, path.Join(PublicDir, "icons")} {
 		if err := os.MkdirAll(root+"/"+d, 0o755); err != nil {
