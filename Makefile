@@ -56,7 +56,7 @@ cross:
 
 run: deps build
 	packaging/demo-repo.sh $(BIN) $(DATA)
-	$(BIN)/waptserver --data $(DATA) --listen $(LISTEN) --public-host-packages
+	$(BIN)/waptserver --data $(DATA) --listen $(LISTEN) --public-host-packages --tls=false
 
 clean:
 	rm -rf $(BIN)

@@ -46,7 +46,7 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 		t.Fatalf("demo-repo.sh: %v\n%s", err, out)
 	}
 
-	srv := exec.CommandContext(ctx, filepath.Join(bin, "waptserver"), "--data", data, "--listen", "127.0.0.1:0", "--public-host-packages")
+	srv := exec.CommandContext(ctx, filepath.Join(bin, "waptserver"), "--data", data, "--listen", "127.0.0.1:0", "--public-host-packages", "--tls=false")
 	stdout, err := srv.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

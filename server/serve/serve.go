@@ -1,5 +1,5 @@
 // Package serve wires the waptserver daemon together: flags, data directory,
-// HTTP listener and graceful shutdown.
+// key material (server/pki), HTTPS or HTTP listener and graceful shutdown.
 package serve
 
 import (
@@ -12,11 +12,20 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/wapt-go/wapt/server/httpapi"
+	"github.com/wapt-go/wapt/server/pki"
 	"github.com/wapt-go/wapt/server/repository"
+	"github.com/wapt-go/wapt/shared/signing"
 )
+
+// renewInterval is how often a running server renews its certificates when
+// they near expiry.
+const renewInterval = 12 * time.Hour
 
 // Options are the server settings; each has a flag and a default.
 type Options struct {
@@ -25,6 +34,31 @@ type Options struct {
 	// PublicHostPackages serves wapt-host/ to anyone (labs and demos only):
 	// until host registration exists, host packages are otherwise refused.
 	PublicHostPackages bool
+	// TLS serves HTTPS with the server's certificate (DATA/pki); false
+	// serves plain HTTP, behind a reverse proxy that terminates TLS.
+	TLS bool
+	// Hostnames are the names and addresses of the TLS certificate
+	// (default: the host name, localhost, 127.0.0.1, ::1).
+	Hostnames []string
+}
+
+// listFlag is a repeatable flag whose values may also be comma-separated.
+type listFlag struct{ list *[]string }
+
+func (f listFlag) String() string {
+	if f.list == nil {
+		return ""
+	}
+	return strings.Join(*f.list, ",")
+}
+
+func (f listFlag) Set(v string) error {
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*f.list = append(*f.list, s)
+		}
+	}
+	return nil
 }
 
 // ParseFlags parses command-line arguments into Options.
@@ -35,6 +69,8 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.StringVar(&o.DataDir, "data", "data", "data directory (repository, keys, database); created when missing")
 	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "address to listen on")
 	fs.BoolVar(&o.PublicHostPackages, "public-host-packages", false, "serve wapt-host/ without authentication (labs and demos only)")
+	fs.BoolVar(&o.TLS, "tls", true, "serve HTTPS with the server's own certificate; --tls=false serves plain HTTP behind a reverse proxy")
+	fs.Var(listFlag{&o.Hostnames}, "hostname", "DNS name or IP address of the server for its TLS certificate (repeatable or comma-separated; default: host name, localhost, 127.0.0.1, ::1)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -65,11 +101,21 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
+	keys, err := pki.LoadOrCreate(o.DataDir, pki.Options{Hostnames: o.Hostnames})
+	if err != nil {
+		return err
+	}
 	repo, err := repository.New(o.DataDir)
 	if err != nil {
 		return err
 	}
 	defer repo.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel: the renewal loop logs until it returns
+	defer cancel()
+	wg.Go(func() { renewLoop(ctx, keys, logf) })
 
 	srv := &http.Server{
 		Handler:           httpapi.New(httpapi.Config{Repo: repo, Logf: logf, PublicHostPackages: o.PublicHostPackages}),
@@ -79,17 +125,31 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 	if o.PublicHostPackages {
 		logf("WARNING: host packages (wapt-host/) are served WITHOUT authentication (--public-host-packages): for labs and demos only")
 	}
-	fmt.Fprintf(stdout, "waptserver: repository %s\nwaptserver: serving http://%s/wapt/ (Ctrl-C to stop)\n", repo.PublicPath(), ln.Addr())
+	scheme := "https"
+	if !o.TLS {
+		scheme = "http"
+		logf("TLS is off (--tls=false): serve this behind a reverse proxy that terminates HTTPS")
+	}
+	printStart(stdout, keys, repo.PublicPath(), scheme, ln.Addr())
 
+	if o.TLS {
+		srv.TLSConfig = keys.TLSConfig()
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if o.TLS {
+			errc <- srv.ServeTLS(ln, "", "")
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
-	shutCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	shutCtx, shutCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer shutCancel()
 	if err := srv.Shutdown(shutCtx); err != nil {
 		return err
 	}
@@ -97,4 +157,46 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 		return err
 	}
 	return nil
+}
+
+// printStart tells where the server serves and, on the first start, the
+// enrollment token agents register with: it is shown only then.
+func printStart(w io.Writer, keys *pki.PKI, public, scheme string, addr net.Addr) {
+	c := keys.Created()
+	if c.HostCA {
+		fmt.Fprintf(w, "waptserver: created the host CA, the TLS certificate and the repository key in %s (back up host-ca.crt and host-ca.key)\n", keys.Dir())
+	}
+	if !c.HostCA && len(c.Issued) > 0 {
+		fmt.Fprintf(w, "waptserver: issued %s in %s\n", strings.Join(c.Issued, ", "), keys.Dir())
+	}
+	if c.EnrollmentToken != "" {
+		fmt.Fprintf(w, "waptserver: enrollment token (shown only now; only its SHA-256 is kept in %s): %s\n",
+			filepath.Join(keys.Dir(), pki.EnrollmentFile), c.EnrollmentToken)
+	}
+	fmt.Fprintf(w, "waptserver: host CA %s, SHA-256 fingerprint %s\n", filepath.Join(keys.Dir(), pki.HostCACertFile), signing.Fingerprint(keys.HostCA()))
+	fmt.Fprintf(w, "waptserver: repository %s\nwaptserver: serving %s://%s/wapt/ (Ctrl-C to stop)\n", public, scheme, addr)
+}
+
+// renewLoop renews the TLS and repository certificates before they expire
+// while the server runs, until ctx is done.
+func renewLoop(ctx context.Context, keys *pki.PKI, logf func(string, ...any)) {
+	if left := time.Until(keys.HostCA().NotAfter); left < 365*24*time.Hour {
+		logf("WARNING: the host CA expires on %s: plan its replacement", keys.HostCA().NotAfter.Format(time.DateOnly))
+	}
+	t := time.NewTicker(renewInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			renewed, err := keys.Renew(now)
+			if len(renewed) > 0 {
+				logf("renewed %s", strings.Join(renewed, ", "))
+			}
+			if err != nil {
+				logf("renewing certificates: %v", err)
+			}
+		}
+	}
 }

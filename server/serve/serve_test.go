@@ -1,15 +1,24 @@
 package serve
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/wapt-go/wapt/server/pki"
 )
 
 // startServer runs a real waptserver on a loopback port and returns its base URL.
@@ -20,6 +29,14 @@ func startServer(tb testing.TB, dataDir string) string {
 
 func startServerWith(tb testing.TB, o Options) string {
 	tb.Helper()
+	base, _ := startServerOut(tb, o, io.Discard)
+	return base
+}
+
+// startServerOut runs a server that prints to stdout and returns its base
+// URL and a client for it: over HTTPS, one that trusts only the host CA.
+func startServerOut(tb testing.TB, o Options, stdout io.Writer) (string, *http.Client) {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -27,7 +44,7 @@ func startServerWith(tb testing.TB, o Options) string {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	o.Listen = ln.Addr().String()
-	go func() { done <- Run(ctx, o, ln, tb.Logf, io.Discard) }()
+	go func() { done <- Run(ctx, o, ln, tb.Logf, stdout) }()
 	tb.Cleanup(func() {
 		cancel()
 		select {
@@ -39,13 +56,19 @@ func startServerWith(tb testing.TB, o Options) string {
 			tb.Error("server did not stop")
 		}
 	})
-	base := "http://" + ln.Addr().String()
+	base, client := "http://"+ln.Addr().String(), http.DefaultClient
+	if o.TLS {
+		base = "https://" + ln.Addr().String()
+	}
 	for i := 0; ; i++ {
-		resp, err := http.Get(base + "/healthz")
+		if o.TLS && client == http.DefaultClient {
+			client = hostCAClient(tb, o.DataDir) // the server writes it first
+		}
+		resp, err := client.Get(base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return base
+				return base, client
 			}
 		}
 		if i == 100 {
@@ -53,6 +76,23 @@ func startServerWith(tb testing.TB, o Options) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// hostCAClient is an HTTPS client trusting only the host CA of dataDir, or
+// http.DefaultClient while that CA does not exist yet.
+func hostCAClient(tb testing.TB, dataDir string) *http.Client {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(dataDir, pki.DirName, pki.HostCACertFile))
+	if err != nil {
+		return http.DefaultClient
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		tb.Fatal("host CA: no certificate")
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}
+	tb.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 }
 
 func TestRepositoryServing(t *testing.T) {
@@ -153,8 +193,14 @@ func TestParseFlags(t *testing.T) {
 		want    Options
 		wantErr bool
 	}{
-		{nil, Options{DataDir: "data", Listen: "127.0.0.1:8080"}, false},
-		{[]string{"--data", "/tmp/x", "--listen", ":9"}, Options{DataDir: "/tmp/x", Listen: ":9"}, false},
+		{nil, Options{DataDir: "data", Listen: "127.0.0.1:8080", TLS: true}, false},
+		{[]string{"--data", "/tmp/x", "--listen", ":9", "--tls=false"}, Options{DataDir: "/tmp/x", Listen: ":9"}, false},
+		{
+			[]string{"--hostname", "wapt.example.com, wapt", "--hostname=10.0.0.5", "--public-host-packages"},
+			Options{DataDir: "data", Listen: "127.0.0.1:8080", TLS: true, PublicHostPackages: true,
+				Hostnames: []string{"wapt.example.com", "wapt", "10.0.0.5"}},
+			false,
+		},
 		{[]string{"--bogus"}, Options{}, true},
 		{[]string{"extra"}, Options{}, true},
 	}
@@ -164,7 +210,7 @@ func TestParseFlags(t *testing.T) {
 			t.Errorf("ParseFlags(%v) err = %v, wantErr %v", tt.args, err, tt.wantErr)
 			continue
 		}
-		if !tt.wantErr && got != tt.want {
+		if !tt.wantErr && !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("ParseFlags(%v) = %+v, want %+v", tt.args, got, tt.want)
 		}
 	}
@@ -174,5 +220,102 @@ func must(tb testing.TB, err error) {
 	tb.Helper()
 	if err != nil {
 		tb.Fatal(err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer written by the server and read by the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var tokenLine = regexp.MustCompile(`enrollment token .*: ([A-Za-z0-9_-]{43})\n`)
+
+func TestHTTPSFirstAndSecondStart(t *testing.T) {
+	data := t.TempDir()
+	var out1 syncBuffer
+	base, client := startServerOut(t, Options{DataDir: data, TLS: true}, &out1)
+	if !strings.HasPrefix(base, "https://") || !strings.Contains(out1.String(), "serving "+base+"/wapt/") {
+		t.Fatalf("base %s, output:\n%s", base, out1.String())
+	}
+	m := tokenLine.FindStringSubmatch(out1.String())
+	if m == nil {
+		t.Fatalf("first start printed no enrollment token:\n%s", out1.String())
+	}
+	keys, err := pki.LoadOrCreate(data, pki.Options{})
+	must(t, err)
+	if !keys.CheckEnrollmentToken(m[1]) {
+		t.Error("the printed token is not the enrollment token")
+	}
+
+	resp, err := client.Get(base + "/healthz")
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil || resp.TLS.Version < tls.VersionTLS12 {
+		t.Fatalf("GET /healthz over TLS = %d, %+v", resp.StatusCode, resp.TLS)
+	}
+	// A client that does not trust the host CA is refused.
+	_, err = http.Get(base + "/healthz")
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Errorf("client without the host CA: err = %v, want an unknown authority", err)
+	}
+
+	// A second server on the same data keeps the CA and prints no token.
+	var out2 syncBuffer
+	base2, client2 := startServerOut(t, Options{DataDir: data, TLS: true}, &out2)
+	if strings.Contains(out2.String(), "enrollment token") || strings.Contains(out2.String(), "created the host CA") {
+		t.Errorf("second start printed a new token or CA:\n%s", out2.String())
+	}
+	resp, err = client2.Get(base2 + "/wapt/nope.wapt")
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("GET over TLS = %d, want 404", resp.StatusCode)
+	}
+	// Fingerprint lines are the same: same host CA.
+	fp := regexp.MustCompile(`fingerprint ([0-9a-f]{64})`)
+	f1, f2 := fp.FindStringSubmatch(out1.String()), fp.FindStringSubmatch(out2.String())
+	if f1 == nil || f2 == nil || f1[1] != f2[1] {
+		t.Errorf("host CA fingerprints %v, %v", f1, f2)
+	}
+}
+
+func TestPlainHTTPStillCreatesKeys(t *testing.T) {
+	data := t.TempDir()
+	var out syncBuffer
+	base, _ := startServerOut(t, Options{DataDir: data}, &out)
+	if !strings.Contains(out.String(), "serving "+base+"/wapt/") || !strings.HasPrefix(base, "http://") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, pki.DirName, pki.HostCAKeyFile)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestCorruptKeyStopsStart(t *testing.T) {
+	data := t.TempDir()
+	_, err := pki.LoadOrCreate(data, pki.Options{})
+	must(t, err)
+	bad := filepath.Join(data, pki.DirName, pki.HostCAKeyFile)
+	must(t, os.WriteFile(bad, []byte("-----BEGIN PRIVATE KEY-----\ngarbage\n"), 0o600))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	defer ln.Close()
+	err = Run(context.Background(), Options{DataDir: data, TLS: true}, ln, t.Logf, io.Discard)
+	if !errors.Is(err, pki.ErrCorrupt) || !strings.Contains(err.Error(), bad) {
+		t.Errorf("Run = %v, want ErrCorrupt naming %s", err, bad)
 	}
 }
