@@ -24,7 +24,7 @@ if [ ! -f "$keys/demo-admin.pem" ]; then
     --issuer-cert "$keys/demo-ca.crt" --out "$keys" >/dev/null
 fi
 if [ ! -f "$keys/demo-repo.pem" ]; then
-  "$wg" create-keycert --cn demo-repo --issuer-key "$keys/demo-ca.pem" \
+  "$wg" create-keycert --cn demo-repo --repo --issuer-key "$keys/demo-ca.pem" \
     --issuer-cert "$keys/demo-ca.crt" --out "$keys" >/dev/null
 fi
 cp "$keys/demo-ca.crt" "$data/ssl/demo-ca.crt"

@@ -26,16 +26,17 @@ var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 func createKeycertCmd(env *Env) *cobra.Command {
 	var (
 		cn, out, issuerKey, issuerCert, keyType string
-		codeSigning, ca, force                  bool
+		codeSigning, ca, repoRole, force        bool
 		bits, days                              int
 	)
 	cmd := &cobra.Command{
-		Use:   "create-keycert --cn NAME --out DIR [--code-signing] [--ca] [--issuer-key K --issuer-cert C]",
+		Use:   "create-keycert --cn NAME --out DIR [--code-signing|--ca|--repo] [--issuer-key K --issuer-cert C]",
 		Short: "Create a private key (NAME.pem) and certificate (NAME.crt) for an admin, a CA or a repository",
 		Long: "Writes DIR/NAME.pem, encrypted with $WAPT_KEY_PASSWORD (unencrypted when it is empty),\n" +
 			"and DIR/NAME.crt (the certificate followed by its issuer chain). Without --issuer-* the\n" +
 			"certificate is self-signed. --code-signing may sign packages with setup.py; --ca may issue\n" +
-			"certificates; neither: a simple admin certificate (config-only packages, actions).",
+			"certificates; --repo signs repository indexes (Packages.sig) and nothing else; none: a simple\n" +
+			"admin certificate (config-only packages, actions).",
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if cn == "" || out == "" {
@@ -44,8 +45,8 @@ func createKeycertCmd(env *Env) *cobra.Command {
 			if !safeName.MatchString(cn) {
 				return usagef("create-keycert: --cn %q cannot be used as a file name (letters, digits, . _ -)", cn)
 			}
-			if ca && codeSigning {
-				return usagef("create-keycert: choose --ca or --code-signing, not both")
+			if n := btoi(ca) + btoi(codeSigning) + btoi(repoRole); n > 1 {
+				return usagef("create-keycert: choose one of --ca, --code-signing, --repo")
 			}
 			if (issuerKey == "") != (issuerCert == "") {
 				return usagef("create-keycert: --issuer-key and --issuer-cert go together")
@@ -56,6 +57,8 @@ func createKeycertCmd(env *Env) *cobra.Command {
 				role = certs.RoleCA
 			case codeSigning:
 				role = certs.RoleCodeSigning
+			case repoRole:
+				role = certs.RoleRepository
 			}
 			req := certs.Request{CN: cn, Role: role, KeyType: keyType, Bits: bits, Now: env.Now()}
 			if days > 0 {
@@ -110,6 +113,7 @@ func createKeycertCmd(env *Env) *cobra.Command {
 	f.StringVar(&out, "out", "", "output directory")
 	f.BoolVar(&codeSigning, "code-signing", false, "may sign packages that contain setup.py")
 	f.BoolVar(&ca, "ca", false, "certificate authority: may issue certificates")
+	f.BoolVar(&repoRole, "repo", false, "repository key: signs Packages.sig (scan-packages --key) and nothing else")
 	f.StringVar(&issuerKey, "issuer-key", "", "private key of the issuing CA (default: self-signed)")
 	f.StringVar(&issuerCert, "issuer-cert", "", "certificate (chain) of the issuing CA")
 	f.StringVar(&keyType, "key-type", "rsa", "rsa or ecdsa")
@@ -275,11 +279,18 @@ func scanPackagesCmd(env *Env) *cobra.Command {
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&keyPath, "key", "", "repository private key: signs Packages.sig")
+	f.StringVar(&keyPath, "key", "", "repository private key (create-keycert --repo): signs Packages.sig")
 	f.StringVar(&certPath, "cert", "", "repository certificate (chain)")
 	f.DurationVar(&expires, "expires", 24*time.Hour, "validity of Packages.sig (agents refuse an expired index)")
 	f.StringVar(&repo, "repo", "wapt", "repository name recorded in Packages.sig")
 	return cmd
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // nextIndexVersion returns a version above the one in the existing

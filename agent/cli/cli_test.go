@@ -61,6 +61,8 @@ func keyset(t *testing.T, env map[string]string) string {
 		{"create-keycert", "--cn", "simple", "--out", keys, "--key-type", "ecdsa",
 			"--issuer-key", filepath.Join(keys, "ca.pem"), "--issuer-cert", filepath.Join(keys, "ca.crt")},
 		{"create-keycert", "--cn", "other-ca", "--ca", "--out", keys, "--key-type", "ecdsa"},
+		{"create-keycert", "--cn", "repo", "--repo", "--out", keys, "--key-type", "ecdsa",
+			"--issuer-key", filepath.Join(keys, "ca.pem"), "--issuer-cert", filepath.Join(keys, "ca.crt")},
 	}
 	for _, s := range steps {
 		if r := run(t, env, s...); r.code != 0 {
@@ -130,7 +132,9 @@ func TestAdminVerbs(t *testing.T) {
 		{"keycert exists", env, []string{"create-keycert", "--cn", "ca", "--ca", "--out", keys}, 1, "already exists"},
 		{"keycert bad name", env, []string{"create-keycert", "--cn", "../x", "--out", keys}, 2, "file name"},
 		{"scan unsigned", env, []string{"scan-packages", repo}, 0, "1 packages"},
-		{"scan signed", env, []string{"scan-packages", repo, "--key", k("simple.pem"), "--cert", k("simple.crt"), "--expires", "1h"}, 0, "Packages.sig"},
+		{"scan signed by an admin key refused", env, []string{"scan-packages", repo, "--key", k("simple.pem"), "--cert", k("simple.crt"), "--expires", "1h"}, 1, "not a repository certificate"},
+		{"scan signed", env, []string{"scan-packages", repo, "--key", k("repo.pem"), "--cert", k("repo.crt"), "--expires", "1h"}, 0, "Packages.sig"},
+		{"keycert two roles", env, []string{"create-keycert", "--cn", "x", "--ca", "--repo", "--out", keys}, 2, "choose one"},
 		{"scan bad expiry", env, []string{"scan-packages", repo, "--expires", "-1h"}, 2, "expires"},
 	}
 	for _, tt := range tests {

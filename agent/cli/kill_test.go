@@ -72,6 +72,10 @@ func newKillEnv(t *testing.T) *killEnv {
 	}
 	writeFile(t, filepath.Join(src, "payload.bin"), string(payload))
 	chain := []*x509.Certificate{cert, caCert}
+	repoKey, repoCert, err := certs.Generate(certs.Request{CN: "repo", Role: certs.RoleRepository, KeyType: "ecdsa", Now: now.Add(-time.Hour), Issuer: caCert, IssuerKey: caKey})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := pkgfile.Build(context.Background(), src, pkgfile.BuildOptions{OutDir: repo, Signer: key, Chain: chain, Now: now}); err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +83,7 @@ func newKillEnv(t *testing.T) *killEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := repoindex.WriteFiles(repo, ix, &repoindex.SigInfo{Repo: "wapt", Version: 1, Issued: now, Expires: now.Add(time.Hour)}, key, chain); err != nil {
+	if err := repoindex.WriteFiles(repo, ix, &repoindex.SigInfo{Repo: "wapt", Version: 1, Issued: now, Expires: now.Add(time.Hour)}, repoKey, []*x509.Certificate{repoCert, caCert}); err != nil {
 		t.Fatal(err)
 	}
 	fs := http.FileServer(http.Dir(filepath.Dir(repo)))

@@ -62,7 +62,7 @@ func testKeys(t testing.TB) {
 		}
 		gen(&ca, certs.Request{CN: "Test CA", Role: certs.RoleCA}, nil)
 		gen(&admin, certs.Request{CN: "admin", Role: certs.RoleCodeSigning}, &ca)
-		gen(&repoKey, certs.Request{CN: "repo", Role: certs.RoleSimple}, &ca)
+		gen(&repoKey, certs.Request{CN: "repo", Role: certs.RoleRepository}, &ca)
 		gen(&otherCA, certs.Request{CN: "Other CA", Role: certs.RoleCA}, nil)
 		gen(&rogue, certs.Request{CN: "rogue", Role: certs.RoleCodeSigning}, &otherCA)
 	})

@@ -70,7 +70,7 @@ func testPKI(tb testing.TB) pki {
 		pkiValue = pki{
 			ca:       ca,
 			packager: newSigner(tb, "Packager", certs.RoleCodeSigning, &ca),
-			repoKey:  newSigner(tb, "Repository", certs.RoleSimple, &ca),
+			repoKey:  newSigner(tb, "Repository", certs.RoleRepository, &ca),
 			trust:    signing.NewTrust(ca.chain[0]),
 		}
 	})

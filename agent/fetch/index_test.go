@@ -119,7 +119,7 @@ func TestFetchIndexUnsigned(t *testing.T) {
 func TestFetchIndexRefused(t *testing.T) {
 	p := testPKI(t)
 	other := newSigner(t, "Other CA", certs.RoleCA, nil)
-	otherKey := newSigner(t, "Other repository", certs.RoleSimple, &other)
+	otherKey := newSigner(t, "Other repository", certs.RoleRepository, &other)
 
 	tests := []struct {
 		name    string

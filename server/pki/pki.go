@@ -30,7 +30,6 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
@@ -88,10 +87,11 @@ var (
 )
 
 // OIDDocumentSigning is id-kp-documentSigning (RFC 9336), the only extended
-// key usage of the repository certificate: verifiers of Packages.sig may
-// require it, so that a host certificate (also issued by the host CA) cannot
-// sign an index, and TLS refuses the repository certificate as a client.
-var OIDDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
+// key usage of the repository certificate: verifiers of Packages.sig
+// require it (repoindex.VerifyIndex), so that a host certificate (also
+// issued by the host CA) cannot sign an index, and TLS refuses the
+// repository certificate as a client.
+var OIDDocumentSigning = certs.OIDDocumentSigning
 
 // Options are the settings of LoadOrCreate.
 type Options struct {

@@ -20,7 +20,7 @@ import (
 // Packages and repository are signed with RSA-2048 keys, like WAPT's.
 func BenchmarkUploadInto2000(b *testing.B) {
 	admin := newSigner(b, "bench admin", certs.RoleCodeSigning, nil, "rsa", testNow.AddDate(-1, 0, 0), 0)
-	repoKey := newSigner(b, "bench repository", certs.RoleSimple, nil, "rsa", testNow.AddDate(-1, 0, 0), 0)
+	repoKey := newSigner(b, "bench repository", certs.RoleRepository, nil, "rsa", testNow.AddDate(-1, 0, 0), 0)
 	root := b.TempDir()
 	dir := filepath.Join(root, PublicDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -85,7 +85,7 @@ func keys(tb testing.TB) pki {
 		k.simple = newSigner(tb, "simple admin", certs.RoleSimple, &k.ca, "ecdsa", time.Time{}, 0)
 		k.expired = newSigner(tb, "old admin", certs.RoleCodeSigning, &k.ca, "ecdsa", testNow.AddDate(-1, 0, 0), 24*time.Hour)
 		k.stranger = newSigner(tb, "stranger", certs.RoleCodeSigning, nil, "ecdsa", time.Time{}, 0)
-		k.repo = newSigner(tb, "repository", certs.RoleSimple, nil, "ecdsa", time.Time{}, 0)
+		k.repo = newSigner(tb, "repository", certs.RoleRepository, nil, "ecdsa", time.Time{}, 0)
 	})
 	return testPKI
 }

@@ -51,7 +51,25 @@ const (
 	RoleCodeSigning
 	// RoleCA may issue further certificates: CA:TRUE, no EKU.
 	RoleCA
+	// RoleRepository signs a repository index (Packages.sig) and nothing
+	// else: CA:FALSE, EKU documentSigning only, so that no admin, host or TLS
+	// certificate can sign an index, and this one can sign nothing else.
+	RoleRepository
 )
+
+// OIDDocumentSigning is id-kp-documentSigning (RFC 9336): the only extended
+// key usage of repository certificates.
+var OIDDocumentSigning = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 3, 36}
+
+// IsRepositorySigner reports whether cert carries the documentSigning EKU.
+func IsRepositorySigner(cert *x509.Certificate) bool {
+	for _, o := range cert.UnknownExtKeyUsage {
+		if o.Equal(OIDDocumentSigning) {
+			return true
+		}
+	}
+	return false
+}
 
 // String returns "code-signing", "simple" or "ca".
 func (r Role) String() string {
@@ -62,6 +80,8 @@ func (r Role) String() string {
 		return "simple"
 	case RoleCA:
 		return "ca"
+	case RoleRepository:
+		return "repository"
 	}
 	return fmt.Sprintf("Role(%d)", int(r))
 }
@@ -100,7 +120,7 @@ func Generate(r Request) (crypto.Signer, *x509.Certificate, error) {
 	if strings.TrimSpace(r.CN) == "" {
 		return nil, nil, fmt.Errorf("%w: empty CN", ErrBadRequest)
 	}
-	if r.Role < RoleSimple || r.Role > RoleCA {
+	if r.Role < RoleSimple || r.Role > RoleRepository {
 		return nil, nil, fmt.Errorf("%w: unknown role %v", ErrBadRequest, r.Role)
 	}
 	if r.Validity < 0 {
@@ -185,6 +205,9 @@ func Generate(r Request) (crypto.Signer, *x509.Certificate, error) {
 	case RoleSimple:
 		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	case RoleRepository:
+		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
+		tmpl.UnknownExtKeyUsage = []asn1.ObjectIdentifier{OIDDocumentSigning}
 	}
 
 	parent, parentKey := tmpl, crypto.Signer(key)

@@ -147,8 +147,9 @@ func BenchmarkAdd1To2000(b *testing.B) {
 		b.Fatal(err)
 	}
 	out, incoming := b.TempDir(), b.TempDir()
+	repoKey := newSignerKey(b, "bench repository", certs.RoleRepository, nil, "rsa")
 	info := SigInfo{Repo: "wapt", Version: 1, Issued: testNow, Expires: testNow.Add(24 * time.Hour)}
-	if err := WriteFiles(out, ix, &info, s.key, s.chain); err != nil {
+	if err := WriteFiles(out, ix, &info, repoKey.key, repoKey.chain); err != nil {
 		b.Fatal(err)
 	}
 	for i := 0; b.Loop(); i++ {
@@ -168,7 +169,7 @@ func BenchmarkAdd1To2000(b *testing.B) {
 			b.Fatal(err)
 		}
 		info.Version++
-		if err := WriteFiles(out, ix, &info, s.key, s.chain); err != nil {
+		if err := WriteFiles(out, ix, &info, repoKey.key, repoKey.chain); err != nil {
 			b.Fatal(err)
 		}
 		if len(ix.Entries) != benchPackages+i+1 {

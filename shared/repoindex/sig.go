@@ -14,6 +14,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/wapt-go/wapt/shared/certs"
 	"github.com/wapt-go/wapt/shared/signing"
 )
 
@@ -85,6 +86,8 @@ func SignIndex(index []byte, info SigInfo, signer crypto.Signer, chain []*x509.C
 		return nil, errors.New("sign index: expires must be after issued")
 	case len(chain) > maxChainLen:
 		return nil, fmt.Errorf("sign index: chain of %d certificates, limit %d", len(chain), maxChainLen)
+	case !certs.IsRepositorySigner(chain[0]):
+		return nil, fmt.Errorf("sign index: %q is not a repository certificate (create one with create-keycert --repo)", chain[0].Subject.CommonName)
 	}
 	if pub, ok := signer.Public().(interface{ Equal(crypto.PublicKey) bool }); !ok || !pub.Equal(chain[0].PublicKey) {
 		return nil, errors.New("sign index: key does not match the certificate")
@@ -131,6 +134,11 @@ func VerifyIndex(sig, index []byte, t *signing.Trust, now time.Time, wantRepo st
 	}
 	if err := t.VerifyChain(chain, now, false); err != nil {
 		return SigInfo{}, fmt.Errorf("%w: %w", ErrIndexSignature, err)
+	}
+	// Only a repository key may sign an index: not an admin, host or TLS
+	// certificate that happens to chain to the same anchor.
+	if !certs.IsRepositorySigner(chain[0]) {
+		return SigInfo{}, fmt.Errorf("%w: %w: %q is not a repository certificate (documentSigning EKU)", ErrIndexSignature, signing.ErrUntrusted, chain[0].Subject.CommonName)
 	}
 	content, err := signedContent(*f.Repo, *f.Version, *f.Issued, *f.Expires, *f.SHA256, *f.Size)
 	if err != nil {

@@ -2,6 +2,7 @@ package repoindex
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"os"
@@ -37,8 +38,8 @@ func editSig(tb testing.TB, sig []byte, fn func(m map[string]any)) []byte {
 
 func TestSignVerifyIndex(t *testing.T) {
 	ca := newSigner(t, "Repo CA", certs.RoleCA, nil)
-	repoKey := newSignerKey(t, "repository", certs.RoleSimple, &ca, "rsa")
-	other := newSigner(t, "other", certs.RoleCodeSigning, nil)
+	repoKey := newSignerKey(t, "repository", certs.RoleRepository, &ca, "rsa")
+	other := newSigner(t, "other", certs.RoleRepository, nil)
 	index, err := os.ReadFile("testdata/wapt-Packages.zip")
 	if err != nil {
 		t.Fatal(err)
@@ -125,8 +126,8 @@ func TestSignVerifyIndex(t *testing.T) {
 }
 
 func TestSignIndexRefuses(t *testing.T) {
-	s := newSigner(t, "repository", certs.RoleSimple, nil)
-	other := newSigner(t, "other", certs.RoleSimple, nil)
+	s := newSigner(t, "repository", certs.RoleRepository, nil)
+	other := newSigner(t, "other", certs.RoleRepository, nil)
 	index := []byte("index")
 	mod := func(fn func(*SigInfo)) SigInfo { i := testInfo(); fn(&i); return i }
 	tests := []struct {
@@ -157,7 +158,7 @@ func TestSignIndexRefuses(t *testing.T) {
 
 func TestWriteFiles(t *testing.T) {
 	ca := newSigner(t, "Repo CA", certs.RoleCA, nil)
-	repoKey := newSigner(t, "repository", certs.RoleSimple, &ca)
+	repoKey := newSigner(t, "repository", certs.RoleRepository, &ca)
 	dir := t.TempDir()
 	data, _ := os.ReadFile("testdata/wapt-Packages.zip")
 	ix, err := Parse(data, 0)
@@ -209,5 +210,40 @@ func TestWriteFiles(t *testing.T) {
 	}
 	if err := WriteFiles(filepath.Join(dir, "absent"), ix, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "absent") {
 		t.Errorf("write into a missing directory: %v", err)
+	}
+}
+
+// TestVerifyIndexNeedsRepositoryCertificate: a certificate chained to the
+// trusted CA but without the documentSigning EKU (an admin's, a host's)
+// cannot sign an index, even with a correct signature.
+func TestVerifyIndexNeedsRepositoryCertificate(t *testing.T) {
+	ca := newSigner(t, "Repo CA", certs.RoleCA, nil)
+	for _, role := range []certs.Role{certs.RoleSimple, certs.RoleCodeSigning} {
+		s := newSigner(t, "not a repository "+role.String(), role, &ca)
+		index := []byte("index bytes")
+		info := testInfo()
+		content, err := signedContent(info.Repo, info.Version, formatTime(info.Issued), formatTime(info.Expires), sha256Hex(index), int64(len(index)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := signing.Sign(s.key, content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var chain []string
+		for _, c := range s.chain {
+			chain = append(chain, string(certs.EncodeCertsPEM(c)))
+		}
+		sig, err := json.Marshal(map[string]any{
+			"repo": info.Repo, "version": info.Version, "issued": formatTime(info.Issued), "expires": formatTime(info.Expires),
+			"sha256": sha256Hex(index), "size": len(index), "signer_chain": chain, "signature": base64.StdEncoding.EncodeToString(raw),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = VerifyIndex(sig, index, signing.NewTrust(ca.cert()), testNow, "", 0)
+		if !errors.Is(err, ErrIndexSignature) || !errors.Is(err, signing.ErrUntrusted) {
+			t.Errorf("%s certificate: err = %v, want ErrIndexSignature + ErrUntrusted", role, err)
+		}
 	}
 }
