@@ -164,6 +164,7 @@ func endpointCommands(env *Env) []*cobra.Command {
 		if f.json {
 			enc := json.NewEncoder(env.Stdout)
 			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
 			return enc.Encode(v)
 		}
 		text(env.Stdout)
@@ -449,10 +450,11 @@ func reportJSON(rep engine.RunReport) map[string]any {
 
 func printReport(w io.Writer, rep engine.RunReport) {
 	for _, o := range rep.Outcomes {
+		what := strings.TrimSpace(o.Action + " " + o.Package + " " + o.Version)
 		if o.Err != nil {
-			fmt.Fprintf(w, "FAILED %s %s %s: %v\n", o.Action, o.Package, o.Version, o.Err)
+			fmt.Fprintf(w, "FAILED %s: %v\n", what, o.Err)
 		} else {
-			fmt.Fprintf(w, "%s %s %s: done\n", o.Action, o.Package, o.Version)
+			fmt.Fprintf(w, "%s: done\n", what)
 		}
 	}
 	printStatus(w, rep.Status, true)
