@@ -39,6 +39,8 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -benchmem ./shared/pkgfile
 	$(GO) test -run '^$$' -bench . -benchtime 3x -benchmem ./shared/repoindex
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/resolve ./agent/fetch ./agent/store
+	$(GO) test -run '^$$' -bench . -benchtime 20x -benchmem ./server/repository
+	$(GO) test -run '^$$' -bench . -benchmem ./server/inventory ./server/store
 
 FUZZTIME ?= 30s
 fuzz:

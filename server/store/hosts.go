@@ -1,0 +1,339 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/wapt-go/wapt/server/inventory"
+)
+
+// HostAuth implements inventory.Store.
+func (d *DB) HostAuth(ctx context.Context, uuid string) (inventory.HostAuth, error) {
+	var h inventory.HostAuth
+	err := d.read(ctx, func(tx *sql.Tx) error {
+		var err error
+		h, err = hostAuth(ctx, tx, uuid)
+		return err
+	})
+	return h, err
+}
+
+func hostAuth(ctx context.Context, tx *sql.Tx, uuid string) (inventory.HostAuth, error) {
+	_, h, err := hostRow(ctx, tx, uuid)
+	return h, err
+}
+
+// hostRow returns uuid's row id and authentication.
+func hostRow(ctx context.Context, tx *sql.Tx, uuid string) (int64, inventory.HostAuth, error) {
+	h := inventory.HostAuth{UUID: uuid}
+	var id, revoked int64
+	err := tx.QueryRowContext(ctx, `SELECT h.id, h.cert_fingerprint, c.cert, h.revoked
+		FROM hosts h JOIN host_certs c ON c.fingerprint = h.cert_fingerprint WHERE h.uuid = ?`, uuid).
+		Scan(&id, &h.Fingerprint, &h.CertDER, &revoked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, h, inventory.ErrNotFound
+	}
+	h.Revoked = revoked != 0
+	return id, h, err
+}
+
+// HostByFingerprint implements inventory.Store.
+func (d *DB) HostByFingerprint(ctx context.Context, fp string) (inventory.HostAuth, error) {
+	h := inventory.HostAuth{Fingerprint: fp}
+	err := d.db.QueryRowContext(ctx, `SELECT h.uuid, c.cert FROM hosts h JOIN host_certs c ON c.fingerprint = h.cert_fingerprint
+		WHERE h.cert_fingerprint = ? AND h.revoked = 0`, fp).
+		Scan(&h.UUID, &h.CertDER)
+	if errors.Is(err, sql.ErrNoRows) {
+		return h, inventory.ErrNotFound
+	}
+	return h, err
+}
+
+// Register implements inventory.Store.
+func (d *DB) Register(ctx context.Context, r inventory.Registration, a inventory.AuditEntry) error {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		cur, err := hostAuth(ctx, tx, r.UUID)
+		switch {
+		case errors.Is(err, inventory.ErrNotFound):
+			if r.Prev != nil {
+				return fmt.Errorf("%w: host removed meanwhile", inventory.ErrConflict)
+			}
+		case err != nil:
+			return err
+		case r.Prev == nil || cur.Fingerprint != r.Prev.Fingerprint || cur.Revoked != r.Prev.Revoked:
+			return fmt.Errorf("%w: host registration changed meanwhile", inventory.ErrConflict)
+		}
+		at := formatTime(r.At)
+		if r.Prev != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE host_certs SET revoked_at = ? WHERE uuid = ? AND revoked_at IS NULL AND fingerprint <> ?",
+				at, r.UUID, r.Fingerprint); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO host_certs (fingerprint, uuid, cert, not_after, issued_at, issued_by, revoked_at)
+			VALUES (?, ?, ?, ?, ?, ?, NULL)
+			ON CONFLICT (fingerprint) DO UPDATE SET revoked_at = NULL`,
+			r.Fingerprint, r.UUID, r.CertDER, formatTime(r.CertNotAfter), at, r.By); err != nil {
+			return err
+		}
+		// ON CONFLICT … DO UPDATE is shared by SQLite ≥ 3.24 and PostgreSQL.
+		// RETURNING is shared by SQLite ≥ 3.35 and PostgreSQL.
+		var id int64
+		if err := tx.QueryRowContext(ctx, `INSERT INTO hosts (uuid, fqdn, hostname, os, os_version, status, pending, errors,
+				registered_at, registered_by, last_seen, last_report, cert_fingerprint, revoked, revoked_at,
+				problems, last_update, last_upgrade)
+			VALUES (?, ?, ?, ?, ?, '', 0, 0, ?, ?, NULL, NULL, ?, 0, NULL, '[]', 'null', 'null')
+			ON CONFLICT (uuid) DO UPDATE SET fqdn = excluded.fqdn, hostname = excluded.hostname,
+				os = excluded.os, os_version = excluded.os_version,
+				registered_at = excluded.registered_at, registered_by = excluded.registered_by,
+				cert_fingerprint = excluded.cert_fingerprint, revoked = 0, revoked_at = NULL
+			RETURNING id`,
+			r.UUID, r.FQDN, r.Hostname, r.OS, r.OSVersion, at, r.By, r.Fingerprint).Scan(&id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM host_sections WHERE host_id = ?", id); err != nil {
+			return err
+		}
+		for _, s := range r.Sections {
+			if err := putSection(ctx, tx, id, s, at); err != nil {
+				return err
+			}
+		}
+		return audit(ctx, tx, a)
+	})
+}
+
+func putSection(ctx context.Context, tx *sql.Tx, id int64, s inventory.SectionData, at any) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO host_sections (host_id, name, hash, data, updated_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (host_id, name) DO UPDATE SET hash = excluded.hash, data = excluded.data, updated_at = excluded.updated_at`,
+		id, s.Name, s.Hash, s.Data, at)
+	return err
+}
+
+func audit(ctx context.Context, tx *sql.Tx, a inventory.AuditEntry) error {
+	_, err := tx.ExecContext(ctx, "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+		formatTime(a.At), a.Actor, a.Action, a.Target, a.Detail)
+	return err
+}
+
+// Revoke implements inventory.Store.
+func (d *DB) Revoke(ctx context.Context, uuid string, at time.Time, a inventory.AuditEntry) error {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE hosts SET revoked = 1, revoked_at = ? WHERE uuid = ? AND revoked = 0", formatTime(at), uuid)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return inventory.ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE host_certs SET revoked_at = ? WHERE uuid = ? AND revoked_at IS NULL", formatTime(at), uuid); err != nil {
+			return err
+		}
+		return audit(ctx, tx, a)
+	})
+}
+
+// storedPackage is a host_packages row as compared for a status update.
+type storedPackage struct {
+	version, status, state, lastError, auditStatus string
+	installDate                                    sql.NullString
+	versionKey                                     []byte
+	explicit                                       bool
+}
+
+// SaveStatus implements inventory.Store. Package rows and sections are
+// diffed against the stored ones and only the changes written, which keeps
+// the WAL small when a report repeats the previous one.
+func (d *DB) SaveStatus(ctx context.Context, u inventory.StatusUpdate) error {
+	problems, err := json.Marshal(nonNil(u.Problems))
+	if err != nil {
+		return err
+	}
+	lastUpdate, err := json.Marshal(u.LastUpdate)
+	if err != nil {
+		return err
+	}
+	lastUpgrade, err := json.Marshal(u.LastUpgrade)
+	if err != nil {
+		return err
+	}
+	at := formatTime(u.At)
+	return d.write(ctx, func(tx *sql.Tx) error {
+		id, cur, err := hostRow(ctx, tx, u.UUID)
+		if err != nil {
+			return err
+		}
+		if cur.Revoked || cur.Fingerprint != u.Fingerprint {
+			return fmt.Errorf("%w: not the host's current certificate", inventory.ErrForbidden)
+		}
+		if u.ReconcileSections {
+			if err := reconcileSections(ctx, tx, id, u, at); err != nil {
+				return err
+			}
+		}
+		if u.ReplacePackages {
+			if err := replacePackages(ctx, tx, id, u.Packages); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE hosts SET status = ?, pending = ?, errors = ?, last_seen = ?, last_report = ?,
+				problems = ?, last_update = ?, last_upgrade = ?,
+				os = CASE WHEN ? = '' THEN os ELSE ? END, os_version = CASE WHEN ? = '' THEN os_version ELSE ? END
+			WHERE id = ?`,
+			u.Status, u.Pending, u.Errors, at, formatTime(u.ReportTime), string(problems), string(lastUpdate), string(lastUpgrade),
+			u.OS, u.OS, u.OSVersion, u.OSVersion, id)
+		return err
+	})
+}
+
+func reconcileSections(ctx context.Context, tx *sql.Tx, id int64, u inventory.StatusUpdate, at any) error {
+	stored := map[string]string{}
+	rows, err := tx.QueryContext(ctx, "SELECT name, hash FROM host_sections WHERE host_id = ?", id)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var n, h string
+		if err := rows.Scan(&n, &h); err != nil {
+			rows.Close()
+			return err
+		}
+		stored[n] = h
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var missing []string
+	for n, h := range u.KeepSections {
+		if stored[n] != h {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		return &inventory.MissingSectionsError{Names: missing}
+	}
+	for n := range stored {
+		if _, keep := u.KeepSections[n]; keep {
+			continue
+		}
+		if !sent(u.SetSections, n) {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM host_sections WHERE host_id = ? AND name = ?", id, n); err != nil {
+				return err
+			}
+		}
+	}
+	for _, s := range u.SetSections {
+		if h, ok := stored[s.Name]; ok && h == s.Hash {
+			continue // unchanged content (same hash)
+		}
+		if err := putSection(ctx, tx, id, s, at); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sent(secs []inventory.SectionData, name string) bool {
+	for _, s := range secs {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func replacePackages(ctx context.Context, tx *sql.Tx, id int64, pkgs []inventory.PackageRow) error {
+	stored := map[string]storedPackage{}
+	rows, err := tx.QueryContext(ctx, `SELECT package, version, version_key, status, state, last_error, audit_status, install_date, explicit
+		FROM host_packages WHERE host_id = ?`, id)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var name string
+		var p storedPackage
+		var explicit int64
+		if err := rows.Scan(&name, &p.version, &p.versionKey, &p.status, &p.state, &p.lastError, &p.auditStatus, &p.installDate, &explicit); err != nil {
+			rows.Close()
+			return err
+		}
+		p.explicit = explicit != 0
+		stored[name] = p
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var upsert *sql.Stmt
+	for _, p := range pkgs {
+		inst := formatTime(p.InstallDate)
+		s, ok := stored[p.Package]
+		delete(stored, p.Package)
+		if ok && s.version == p.Version && bytes.Equal(s.versionKey, p.VersionKey) && s.status == p.Status && s.state == p.State &&
+			s.lastError == p.LastError && s.auditStatus == p.AuditStatus && s.explicit == p.Explicit &&
+			s.installDate.Valid == (inst != nil) && (inst == nil || s.installDate.String == inst.(string)) {
+			continue
+		}
+		if upsert == nil {
+			upsert, err = tx.PrepareContext(ctx, `INSERT INTO host_packages
+				(host_id, package, version, version_key, status, state, last_error, audit_status, install_date, explicit)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (host_id, package) DO UPDATE SET version = excluded.version, version_key = excluded.version_key,
+					status = excluded.status, state = excluded.state, last_error = excluded.last_error,
+					audit_status = excluded.audit_status, install_date = excluded.install_date, explicit = excluded.explicit`)
+			if err != nil {
+				return err
+			}
+			defer upsert.Close()
+		}
+		if _, err := upsert.ExecContext(ctx, id, p.Package, p.Version, p.VersionKey, p.Status, p.State, p.LastError,
+			p.AuditStatus, inst, boolInt(p.Explicit)); err != nil {
+			return err
+		}
+	}
+	for name := range stored {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM host_packages WHERE host_id = ? AND package = ?", id, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// AuditLog implements inventory.Store: the last limit entries, newest first.
+func (d *DB) AuditLog(ctx context.Context, limit int) ([]inventory.AuditEntry, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT id, at, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT ?", limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []inventory.AuditEntry
+	for rows.Next() {
+		var a inventory.AuditEntry
+		var at sql.NullString
+		if err := rows.Scan(&a.ID, &at, &a.Actor, &a.Action, &a.Target, &a.Detail); err != nil {
+			return nil, err
+		}
+		if a.At, err = parseTime(at); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
