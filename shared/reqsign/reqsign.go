@@ -75,7 +75,12 @@ var (
 // fingerprint, the date, the nonce and the hex SHA-256 of the body, one per
 // line.
 func Canonical(method, requestURI, signer, date, nonce string, body []byte) []byte {
-	sum := sha256.Sum256(body)
+	return CanonicalDigest(method, requestURI, signer, date, nonce, sha256.Sum256(body))
+}
+
+// CanonicalDigest is Canonical for a body known by its SHA-256 (a large
+// upload hashed while it streams).
+func CanonicalDigest(method, requestURI, signer, date, nonce string, sum [sha256.Size]byte) []byte {
 	var b strings.Builder
 	for _, s := range []string{"WAPT-REQ-1", method, requestURI, signer, date, nonce} {
 		b.WriteString(s)
@@ -91,6 +96,11 @@ func Canonical(method, requestURI, signer, date, nonce string, body []byte) []by
 // The signature itself is made by signing.Sign (RSA PKCS#1 v1.5 or ECDSA,
 // SHA-256); cert must hold signer's public key.
 func Sign(req *http.Request, body []byte, signer crypto.Signer, cert *x509.Certificate, now time.Time, rnd io.Reader) error {
+	return SignDigest(req, sha256.Sum256(body), signer, cert, now, rnd)
+}
+
+// SignDigest is Sign for a body known by its SHA-256.
+func SignDigest(req *http.Request, sum [sha256.Size]byte, signer crypto.Signer, cert *x509.Certificate, now time.Time, rnd io.Reader) error {
 	if req == nil || req.URL == nil {
 		return errors.New("reqsign: no request URL")
 	}
@@ -111,7 +121,7 @@ func Sign(req *http.Request, body []byte, signer crypto.Signer, cert *x509.Certi
 	fp := signing.Fingerprint(cert)
 	date := now.UTC().Format(time.RFC3339)
 	nonce := hex.EncodeToString(n)
-	sig, err := signing.Sign(signer, Canonical(method(req), req.URL.RequestURI(), fp, date, nonce, body))
+	sig, err := signing.Sign(signer, CanonicalDigest(method(req), req.URL.RequestURI(), fp, date, nonce, sum))
 	if err != nil {
 		return fmt.Errorf("reqsign: %w", err)
 	}
@@ -157,6 +167,12 @@ type Verifier struct {
 // (ErrExpired), signature (ErrBadSignature), then the nonce (ErrReplay),
 // so that only correctly signed requests reach the nonce store.
 func (v *Verifier) Verify(ctx context.Context, req *http.Request, body []byte) (*x509.Certificate, error) {
+	return v.VerifyDigest(ctx, req, sha256.Sum256(body))
+}
+
+// VerifyDigest is Verify for a body known by its SHA-256 (computed by the
+// caller while streaming it; nothing of it may be used before this returns).
+func (v *Verifier) VerifyDigest(ctx context.Context, req *http.Request, sum [sha256.Size]byte) (*x509.Certificate, error) {
 	if v.Lookup == nil || v.Nonces == nil {
 		return nil, errors.New("reqsign: verifier without Lookup or Nonces")
 	}
@@ -220,7 +236,7 @@ func (v *Verifier) Verify(ctx context.Context, req *http.Request, body []byte) (
 		return nil, fmt.Errorf("%w: signer %q valid from %s to %s", ErrExpired, cert.Subject.CommonName,
 			cert.NotBefore.UTC().Format(time.RFC3339), cert.NotAfter.UTC().Format(time.RFC3339))
 	}
-	if err := signing.VerifySignature(cert, Canonical(method(req), uri, fp, date, nonce, body), sig); err != nil {
+	if err := signing.VerifySignature(cert, CanonicalDigest(method(req), uri, fp, date, nonce, sum), sig); err != nil {
 		return nil, fmt.Errorf("%w: signer %q: %w", ErrBadSignature, cert.Subject.CommonName, err)
 	}
 

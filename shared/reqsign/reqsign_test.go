@@ -8,6 +8,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -461,5 +462,20 @@ func TestHTTP(t *testing.T) {
 		if i == 1 && !strings.Contains(string(msg), ErrReplay.Error()) {
 			t.Errorf("replay refused with %q", msg)
 		}
+	}
+}
+
+func TestDigestVariants(t *testing.T) {
+	_, ek := keys(t)
+	id := newIdentity(t, ek, "uploader", time.Time{}, time.Time{})
+	body := bytes.Repeat([]byte("package bytes "), 1000)
+	req := signedRequest(t, id, "POST", "/api/v1/packages", body, t0)
+	if _, err := verifierFor(t0, id.cert).VerifyDigest(context.Background(), req, sha256.Sum256(body)); err != nil {
+		t.Fatalf("VerifyDigest of a Sign'ed request: %v", err)
+	}
+	req = signedRequest(t, id, "POST", "/api/v1/packages", body, t0)
+	other := sha256.Sum256(append(body, 'x'))
+	if _, err := verifierFor(t0, id.cert).VerifyDigest(context.Background(), req, other); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("another digest: err = %v, want ErrBadSignature", err)
 	}
 }
