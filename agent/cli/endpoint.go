@@ -82,7 +82,14 @@ func openSession(ctx context.Context, env *Env, f *endpointFlags, out io.Writer)
 		if local == nil {
 			local = t
 		}
-		repos = append(repos, engine.Repo{Name: r.Name, URL: r.URL, HostURL: r.HostURL, Trust: t, AllowUnsigned: r.AllowUnsigned})
+		it := t
+		if r.IndexTrustDir != r.TrustDir {
+			if it, err = signing.LoadTrustDir(r.IndexTrustDir); err != nil {
+				st.Close()
+				return nil, fmt.Errorf("repository %s: index_certs_dir: %w", r.Name, err)
+			}
+		}
+		repos = append(repos, engine.Repo{Name: r.Name, URL: r.URL, HostURL: r.HostURL, Trust: t, IndexTrust: it, AllowUnsigned: r.AllowUnsigned})
 	}
 	info := hostinfo.Detect()
 	uuid := cfg.HostUUID

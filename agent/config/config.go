@@ -22,7 +22,10 @@ type Repo struct {
 	HostURL string // host_packages_url: base URL of wapt-host/ ("" = none)
 	// TrustDir holds the certificates packages and the index must chain to
 	// (public_certs_dir).
-	TrustDir      string
+	TrustDir string
+	// IndexTrustDir holds what the repository key must chain to
+	// (index_certs_dir; default: TrustDir).
+	IndexTrustDir string
 	AllowUnsigned bool // allow_unsigned_index: WAPT-compat mode
 }
 
@@ -151,6 +154,10 @@ func repoFrom(s *ini.Section, name, defaultTrust string, rel func(string) string
 	}
 	if v := s.Key("public_certs_dir").String(); v != "" {
 		r.TrustDir = rel(v)
+	}
+	r.IndexTrustDir = r.TrustDir
+	if v := s.Key("index_certs_dir").String(); v != "" {
+		r.IndexTrustDir = rel(v)
 	}
 	if r.URL != "" && !strings.HasPrefix(r.URL, "http://") && !strings.HasPrefix(r.URL, "https://") {
 		return r, fmt.Errorf("%w: [%s] repo_url %q: http:// or https:// expected", ErrConfig, name, r.URL)

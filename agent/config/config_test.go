@@ -36,7 +36,7 @@ func TestLoad(t *testing.T) {
 		},
 		{
 			name: "wapt keys",
-			ini: "[global]\nrepo_url=http://r/wapt\npublic_certs_dir=/etc/wapt/ssl\ndbpath=data/w.sqlite\nmaturities=PROD, PREPROD\n" +
+			ini: "[global]\nrepo_url=http://r/wapt\npublic_certs_dir=/etc/wapt/ssl\nindex_certs_dir=server-ca\ndbpath=data/w.sqlite\nmaturities=PROD, PREPROD\n" +
 				"locales=fr,en\nuse_hostpackages=0\nhost_profiles=admins, devs\nhost_organizational_unit_dn=OU=a,DC=x\nrepositories=second\n" +
 				"[second]\nrepo_url=https://second/wapt\nallow_unsigned_index=1\n",
 			check: func(t *testing.T, c Config, dir string) {
@@ -46,6 +46,9 @@ func TestLoad(t *testing.T) {
 				if !reflect.DeepEqual(c.Maturities, []string{"PROD", "PREPROD"}) || !reflect.DeepEqual(c.Locales, []string{"fr", "en"}) ||
 					c.UseHostPackages || !reflect.DeepEqual(c.HostProfiles, []string{"admins", "devs"}) || c.HostOUDN != "OU=a,DC=x" {
 					t.Errorf("global = %+v", c)
+				}
+				if c.Repos[0].IndexTrustDir != filepath.Join(dir, "server-ca") {
+					t.Errorf("index_certs_dir = %s", c.Repos[0].IndexTrustDir)
 				}
 				if len(c.Repos) != 2 || c.Repos[1].Name != "second" || !c.Repos[1].AllowUnsigned || c.Repos[1].TrustDir != "/etc/wapt/ssl" {
 					t.Errorf("repos = %+v", c.Repos)

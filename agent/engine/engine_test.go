@@ -43,6 +43,7 @@ var (
 	repoKey  keyPair
 	otherCA  keyPair
 	rogue    keyPair // code-signing, chained to otherCA
+	repo2    keyPair // repository key, chained to otherCA
 	keysErr  error
 )
 
@@ -65,6 +66,7 @@ func testKeys(t testing.TB) {
 		gen(&repoKey, certs.Request{CN: "repo", Role: certs.RoleRepository}, &ca)
 		gen(&otherCA, certs.Request{CN: "Other CA", Role: certs.RoleCA}, nil)
 		gen(&rogue, certs.Request{CN: "rogue", Role: certs.RoleCodeSigning}, &otherCA)
+		gen(&repo2, certs.Request{CN: "server repository", Role: certs.RoleRepository}, &otherCA)
 	})
 	if keysErr != nil {
 		t.Fatal(keysErr)
@@ -73,13 +75,15 @@ func testKeys(t testing.TB) {
 
 // testRepo is a real repository served over loopback HTTP.
 type testRepo struct {
-	t        *testing.T
-	dir      string // served root: wapt/ and wapt-host/
-	srv      *httptest.Server
-	version  int64
-	expires  time.Duration
-	requests atomic.Int64 // requests under /wapt/
-	hostReqs atomic.Int64
+	t          *testing.T
+	dir        string // served root: wapt/ and wapt-host/
+	srv        *httptest.Server
+	version    int64
+	expires    time.Duration
+	requests   atomic.Int64 // requests under /wapt/
+	indexKey   *keyPair     // signs Packages.sig; repoKey when nil
+	indexChain []*x509.Certificate
+	hostReqs   atomic.Int64
 }
 
 func newTestRepo(t *testing.T) *testRepo {
@@ -151,7 +155,11 @@ func (r *testRepo) reindex() {
 		issued = now.Add(2 * r.expires)
 	}
 	info := &repoindex.SigInfo{Repo: "wapt", Version: r.version, Issued: issued, Expires: now.Add(r.expires)}
-	if err := repoindex.WriteFiles(dir, ix, info, repoKey.key, []*x509.Certificate{repoKey.cert, ca.cert}); err != nil {
+	key, chain := repoKey, []*x509.Certificate{repoKey.cert, ca.cert}
+	if r.indexKey != nil {
+		key, chain = *r.indexKey, r.indexChain
+	}
+	if err := repoindex.WriteFiles(dir, ix, info, key.key, chain); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -180,6 +188,11 @@ type agent struct {
 
 func newAgent(t *testing.T, r *testRepo, trust *signing.Trust) *agent {
 	t.Helper()
+	return newAgentWith(t, r, trust, nil)
+}
+
+func newAgentWith(t *testing.T, r *testRepo, trust, indexTrust *signing.Trust) *agent {
+	t.Helper()
 	base := t.TempDir()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(base, "db", "waptdb.sqlite"))
@@ -193,7 +206,7 @@ func newAgent(t *testing.T, r *testRepo, trust *signing.Trust) *agent {
 		Scripts:     script.New(script.Config{Timeout: time.Minute}),
 		Uninstaller: installer.New(),
 		Repos: []engine.Repo{{
-			Name: "wapt", URL: r.srv.URL + "/wapt", HostURL: r.srv.URL + "/wapt-host", Trust: trust,
+			Name: "wapt", URL: r.srv.URL + "/wapt", HostURL: r.srv.URL + "/wapt-host", Trust: trust, IndexTrust: indexTrust,
 		}},
 		Host: resolve.Host{
 			UUID: hostUUID, OS: runtime.GOOS, Arch: "x64", Maturities: []string{"PROD"}, UseHostPackages: true,
@@ -789,5 +802,31 @@ func TestPackageSignedByUntrustedKeyRefused(t *testing.T) {
 	}
 	if _, err := a.st.GetInstalled(ctx, "test-rogue"); !errors.Is(err, engine.ErrNotFound) {
 		t.Errorf("a record was written: %v", err)
+	}
+}
+
+// TestIndexTrustIsSeparate: the index is signed by the server's repository
+// key (its own CA), packages by admins (the admin CA); each is checked
+// against its own anchors only.
+func TestIndexTrustIsSeparate(t *testing.T) {
+	ctx := context.Background()
+	r := newTestRepo(t)
+	r.indexKey, r.indexChain = &repo2, []*x509.Certificate{repo2.cert, otherCA.cert}
+	r.publish(ctl("test-sep", "1-1", "base", ""), nil)
+	r.publishAs(rogue, []*x509.Certificate{rogue.cert, otherCA.cert}, ctl("test-rogue2", "1-1", "base", ""), nil)
+
+	if _, err := newAgent(t, r, signing.NewTrust(ca.cert)).eng.Update(ctx); err == nil {
+		t.Error("an index signed under the server CA was accepted with only the admin CA trusted")
+	}
+	a := newAgentWith(t, r, signing.NewTrust(ca.cert), signing.NewTrust(otherCA.cert))
+	if _, err := a.eng.Update(ctx); err != nil {
+		t.Fatalf("update with the index trust: %v", err)
+	}
+	if _, err := a.eng.Install(ctx, "test-sep"); err != nil {
+		t.Errorf("package signed by a trusted admin: %v", err)
+	}
+	// A package signed under the server CA is not an admin's package.
+	if _, err := a.eng.Install(ctx, "test-rogue2"); err == nil {
+		t.Error("a package signed under the index CA was installed")
 	}
 }

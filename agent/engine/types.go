@@ -129,10 +129,22 @@ type Repo struct {
 	// HostURL is the base URL of the host packages (https://srv/wapt-host);
 	// empty when the repository serves none.
 	HostURL string
-	Trust   *signing.Trust // package signers and the repository key chain to these
+	Trust   *signing.Trust // package signers chain to these (admin CAs)
+	// IndexTrust is what the repository key (Packages.sig) must chain to:
+	// the server's CA, kept apart from the admin CAs so that neither kind of
+	// key can stand in for the other. Nil means Trust.
+	IndexTrust *signing.Trust
 	// AllowUnsigned accepts a repository without Packages.sig (WAPT-compat
 	// mode); such an index is reported as unprotected.
 	AllowUnsigned bool
+}
+
+// IndexTrustOrDefault returns the anchors for the repository index.
+func (r Repo) IndexTrustOrDefault() *signing.Trust {
+	if r.IndexTrust != nil {
+		return r.IndexTrust
+	}
+	return r.Trust
 }
 
 // IndexUpdate is the result of fetching one repository index.
@@ -150,7 +162,7 @@ type IndexUpdate struct {
 type Fetcher interface {
 	// FetchIndex makes one conditional GET of Packages (with prev's ETag and
 	// Last-Modified); when changed, fetches Packages.sig and verifies it
-	// against repo.Trust, refusing a version below prev.IndexVersion, an
+	// against repo.IndexTrustOrDefault(), refusing a version below prev.IndexVersion, an
 	// expired or mismatching signature, and an unsigned index unless
 	// repo.AllowUnsigned.
 	FetchIndex(ctx context.Context, repo Repo, prev RepoState, now time.Time) (IndexUpdate, error)

@@ -16,7 +16,7 @@ import (
 
 // FetchIndex makes one conditional GET of <repo.URL>/Packages. On 304 it
 // returns IndexUpdate{NotModified: true} and sends nothing else. On 200 it
-// fetches Packages.sig and verifies it against repo.Trust at now (rollback
+// fetches Packages.sig and verifies it against repo.IndexTrustOrDefault() at now (rollback
 // against prev.IndexVersion, freeze, mix-and-match, untrusted signer): a
 // refusal wraps engine.ErrBadRepository and the repoindex sentinel. When the
 // signature does not match the index, the pair is fetched once more (the
@@ -59,7 +59,7 @@ func (f *Fetcher) FetchIndex(ctx context.Context, repo engine.Repo, prev engine.
 			hdr = nil
 			continue
 		}
-		info, err := repoindex.VerifyIndex(sig, up.Raw, repo.Trust, now, "", prev.IndexVersion)
+		info, err := repoindex.VerifyIndex(sig, up.Raw, repo.IndexTrustOrDefault(), now, "", prev.IndexVersion)
 		if err != nil {
 			return engine.IndexUpdate{}, refused(repo, err)
 		}
