@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wapt-go/wapt/shared/certs"
 	"github.com/wapt-go/wapt/shared/pkgfile"
 	"github.com/wapt-go/wapt/shared/repoindex"
 	"github.com/wapt-go/wapt/shared/signing"
@@ -96,11 +97,17 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 		t.Fatalf("GET Packages: %d", code)
 	}
 	_, sig, _ := get("/wapt/Packages.sig")
+	// Packages are signed by the demo admin (data/ssl); the index by the
+	// server's own repository key (its host CA, data/pki).
 	trust, err := signing.LoadTrustDir(filepath.Join(data, "ssl"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := repoindex.VerifyIndex(sig, index, trust, time.Now(), "", 0)
+	serverCA, err := certs.LoadCerts(filepath.Join(data, "pki", "host-ca.crt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := repoindex.VerifyIndex(sig, index, signing.NewTrust(serverCA...), time.Now(), "", 0)
 	if err != nil {
 		t.Fatalf("Packages.sig does not verify: %v", err)
 	}
@@ -162,8 +169,14 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(agentDir, "ssl", "demo-ca.crt"), ssl, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.MkdirAll(filepath.Join(agentDir, "server-ca"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(agentDir, "server-ca", "host-ca.crt"), certs.EncodeCertsPEM(serverCA...), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ini := filepath.Join(agentDir, "wapt-get.ini")
-	if err := os.WriteFile(ini, []byte("[global]\nrepo_url = "+base+"/wapt\nuuid = demo-host\n"), 0o644); err != nil {
+	if err := os.WriteFile(ini, []byte("[global]\nrepo_url = "+base+"/wapt\nindex_certs_dir = server-ca\nuuid = demo-host\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	wg := func(args ...string) string {

@@ -6,6 +6,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -74,6 +75,12 @@ func (a *Authenticator) now() time.Time {
 // else by a signed request over body (already read and bounded by the
 // caller). The certificate must chain to AdminTrust and be registered.
 func (a *Authenticator) Admin(ctx context.Context, r *http.Request, body []byte) (Admin, error) {
+	return a.AdminDigest(ctx, r, sha256.Sum256(body))
+}
+
+// AdminDigest is Admin for a body known by its SHA-256 (an upload hashed
+// while it streamed to a temporary file).
+func (a *Authenticator) AdminDigest(ctx context.Context, r *http.Request, sum [sha256.Size]byte) (Admin, error) {
 	if a.Admins == nil || a.AdminTrust == nil {
 		return Admin{}, fmt.Errorf("%w: no admin registered", ErrUnauthenticated)
 	}
@@ -98,7 +105,7 @@ func (a *Authenticator) Admin(ctx context.Context, r *http.Request, body []byte)
 		Nonces: a.Nonces,
 		Now:    a.now,
 	}
-	cert, err := v.Verify(ctx, r, body)
+	cert, err := v.VerifyDigest(ctx, r, sum)
 	if err != nil {
 		return Admin{}, classify(err)
 	}

@@ -9,6 +9,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/wapt-go/wapt/server/auth"
+	"github.com/wapt-go/wapt/server/inventory"
 	"github.com/wapt-go/wapt/server/repository"
 )
 
@@ -21,6 +23,16 @@ type Config struct {
 	Logf Logf
 	// PublicHostPackages serves wapt-host/ to anyone (labs and demos only).
 	PublicHostPackages bool
+
+	// The API (/api/v1); each part nil answers 401.
+	Inventory *inventory.Service
+	Auth      *auth.Authenticator
+	Admins    AdminStore
+	PKI       HostIssuer
+	// BootstrapHash is the SHA-256 of the bootstrap admin password, which
+	// registers the first admin certificate only.
+	BootstrapHash []byte
+	Now           func() time.Time
 }
 
 // New returns the server's HTTP handler.
@@ -41,6 +53,12 @@ func New(cfg Config) http.Handler {
 	})
 	r.Mount("/wapt", (&repoHandler{repo: cfg.Repo}).Routes())
 	r.Mount("/wapt-host", (&hostRepoHandler{repo: cfg.Repo, public: cfg.PublicHostPackages}).Routes())
+	a := &api{cfg: cfg}
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Mount("/hosts", (&hostsHandler{a}).Routes())
+		r.Mount("/packages", (&packagesHandler{a}).Routes())
+		r.Mount("/admins", (&adminsHandler{a}).Routes())
+	})
 	return r
 }
 

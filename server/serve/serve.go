@@ -4,6 +4,11 @@ package serve
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,9 +22,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wapt-go/wapt/server/auth"
 	"github.com/wapt-go/wapt/server/httpapi"
+	"github.com/wapt-go/wapt/server/inventory"
 	"github.com/wapt-go/wapt/server/pki"
 	"github.com/wapt-go/wapt/server/repository"
+	"github.com/wapt-go/wapt/server/store"
+	"github.com/wapt-go/wapt/shared/atomicfile"
+	"github.com/wapt-go/wapt/shared/reqsign"
 	"github.com/wapt-go/wapt/shared/signing"
 )
 
@@ -105,20 +115,59 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 	if err != nil {
 		return err
 	}
-	repo, err := repository.New(o.DataDir)
+	db, err := store.Open(ctx, filepath.Join(o.DataDir, DBFile))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	adminTrust, err := loadAdminTrust(filepath.Join(o.DataDir, AdminCADir), logf)
+	if err != nil {
+		return err
+	}
+	repoKey, repoChain := keys.RepoSigner()
+	repo, err := repository.NewWithConfig(ctx, repository.Config{
+		Root: o.DataDir, Trust: adminTrust, RepoSigner: repoKey, RepoChain: repoChain, Logf: logf,
+	})
 	if err != nil {
 		return err
 	}
 	defer repo.Close()
+	inv := inventory.New(inventory.Config{Store: db})
+	hostCAs := x509.NewCertPool()
+	hostCAs.AddCert(keys.HostCA())
+	authn := &auth.Authenticator{
+		Admins: db, Hosts: hostLookup{inv}, HostCAs: hostCAs,
+		Nonces: reqsign.NewMemoryNonces(1 << 16),
+	}
+	if adminTrust != nil {
+		authn.AdminTrust = adminTrust
+		pool := x509.NewCertPool()
+		for _, c := range adminTrust.Anchors() {
+			pool.AddCert(c)
+		}
+		keys.SetAdminCAs(pool)
+	}
+	bootstrap, err := bootstrapPassword(ctx, o.DataDir, db, stdout)
+	if err != nil {
+		return err
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel: the renewal loop logs until it returns
 	defer cancel()
 	wg.Go(func() { renewLoop(ctx, keys, logf) })
+	wg.Go(func() {
+		if err := repo.RunResigner(ctx); err != nil {
+			logf("index re-signing stopped: %v", err)
+		}
+	})
 
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Config{Repo: repo, Logf: logf, PublicHostPackages: o.PublicHostPackages}),
+		Handler: httpapi.New(httpapi.Config{
+			Repo: repo, Logf: logf, PublicHostPackages: o.PublicHostPackages,
+			Inventory: inv, Auth: authn, Admins: db, PKI: keys, BootstrapHash: bootstrap,
+		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 	}
@@ -157,6 +206,71 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 		return err
 	}
 	return nil
+}
+
+// Files and folders under the data directory.
+const (
+	DBFile        = "waptserver.sqlite"
+	AdminCADir    = "ssl"              // admin CAs: who may publish packages and administer
+	BootstrapFile = "bootstrap.sha256" // the first-admin password, hashed
+)
+
+// hostLookup adapts the inventory to auth.Hosts.
+type hostLookup struct{ inv *inventory.Service }
+
+func (h hostLookup) HostByCertFingerprint(ctx context.Context, fp string) (string, *x509.Certificate, error) {
+	uuid, cert, err := h.inv.HostByCertFingerprint(ctx, fp)
+	if errors.Is(err, inventory.ErrNotFound) {
+		return "", nil, fmt.Errorf("%w: %v", auth.ErrNotFound, err)
+	}
+	return uuid, cert, err
+}
+
+// loadAdminTrust reads the admin CAs from dir; none yet is not an error
+// (uploads and admin requests are then refused).
+func loadAdminTrust(dir string, logf func(string, ...any)) (*signing.Trust, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	t, err := signing.LoadTrustDir(dir)
+	if errors.Is(err, signing.ErrNoAnchors) {
+		logf("no admin CA in %s: package uploads and the admin API are refused until one is added", dir)
+		return nil, nil
+	}
+	return t, err
+}
+
+// bootstrapPassword returns the hash of the first-admin password, creating
+// and printing the password when no admin exists and none was made yet.
+// Once an admin is registered it is useless (and removed).
+func bootstrapPassword(ctx context.Context, dataDir string, db *store.DB, stdout io.Writer) ([]byte, error) {
+	path := filepath.Join(dataDir, BootstrapFile)
+	n, err := db.CountAdmins(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		_ = os.Remove(path)
+		return nil, nil
+	}
+	if b, err := os.ReadFile(path); err == nil {
+		h, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(h) != sha256.Size {
+			return nil, fmt.Errorf("%s: corrupt (delete it to get a new bootstrap password)", path)
+		}
+		return h, nil
+	}
+	raw := make([]byte, 18)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	pw := base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256([]byte(pw))
+	if err := atomicfile.WriteFile(path, []byte(hex.EncodeToString(sum[:])+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "waptserver: bootstrap admin password (registers the first admin certificate only; shown only now): %s\n", pw)
+	return sum[:], nil
 }
 
 // printStart tells where the server serves and, on the first start, the

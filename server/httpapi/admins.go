@@ -1,0 +1,89 @@
+package httpapi
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/wapt-go/wapt/server/auth"
+	"github.com/wapt-go/wapt/shared/certs"
+	"github.com/wapt-go/wapt/shared/signing"
+	"github.com/wapt-go/wapt/shared/wire"
+)
+
+// adminsHandler registers admin certificates and their rights.
+type adminsHandler struct{ *api }
+
+func (h *adminsHandler) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.Post("/", h.register)
+	return r
+}
+
+// register: POST /api/v1/admins {certificate, rights, bootstrap_password}.
+// The bootstrap password registers the first admin only; afterwards an
+// admin with the admin right is required. The certificate must chain to a
+// trusted admin CA.
+func (h *adminsHandler) register(w http.ResponseWriter, r *http.Request) {
+	body, err := readBody(r, maxJSONBody)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	var req wire.AdminRegisterRequest
+	if err := decodeJSON(body, &req); err != nil {
+		writeError(w, err)
+		return
+	}
+	if err := req.Validate(); err != nil {
+		writeError(w, err)
+		return
+	}
+	if h.cfg.Admins == nil || h.cfg.Auth == nil || h.cfg.Auth.AdminTrust == nil {
+		writeError(w, fmt.Errorf("%w: no admin CA configured on the server", auth.ErrUnauthenticated))
+		return
+	}
+	ctx := r.Context()
+	by := ""
+	if n, err := h.cfg.Admins.CountAdmins(ctx); err != nil {
+		writeError(w, err)
+		return
+	} else if n == 0 && req.BootstrapPassword != "" && h.checkBootstrap(req.BootstrapPassword) {
+		by = "bootstrap"
+	}
+	if by == "" {
+		a, err := h.requireAdmin(r, body, wire.RightAdmin)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		by = a.Name
+	}
+	cs, err := certs.ParseCertsPEM([]byte(req.Certificate))
+	if err != nil {
+		writeError(w, &wire.FieldsError{Fields: map[string]string{"certificate": err.Error()}})
+		return
+	}
+	if err := h.cfg.Auth.AdminTrust.VerifyChain(cs, h.now(), false); err != nil {
+		writeError(w, &wire.FieldsError{Fields: map[string]string{"certificate": err.Error()}})
+		return
+	}
+	a := auth.Admin{Name: cs[0].Subject.CommonName, Fingerprint: signing.Fingerprint(cs[0]), Rights: req.Rights, Cert: cs[0]}
+	if err := h.cfg.Admins.PutAdmin(ctx, a, h.now()); err != nil {
+		writeError(w, err)
+		return
+	}
+	h.cfg.Logf("admin %q (%s) registered with rights %v by %s", a.Name, a.Fingerprint, a.Rights, by)
+	w.WriteHeader(http.StatusCreated)
+}
+
+func (h *adminsHandler) checkBootstrap(p string) bool {
+	if len(h.cfg.BootstrapHash) == 0 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(p))
+	return subtle.ConstantTimeCompare(sum[:], h.cfg.BootstrapHash) == 1
+}

@@ -1,0 +1,86 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/wapt-go/wapt/server/auth"
+)
+
+// HostIssuer issues host certificates (server/pki).
+type HostIssuer interface {
+	SignHostCSR(csrPEM []byte, uuid string, now time.Time) (*x509.Certificate, error)
+	HostCA() *x509.Certificate
+	CheckEnrollmentToken(token string) bool
+}
+
+// AdminStore registers admin certificates (server/store).
+type AdminStore interface {
+	PutAdmin(ctx context.Context, a auth.Admin, now time.Time) error
+	CountAdmins(ctx context.Context) (int, error)
+}
+
+// Body limits.
+const (
+	maxJSONBody   = 1 << 20  // register, admins
+	maxStatusBody = 16 << 20 // status reports with inventory sections
+)
+
+var (
+	errTooLarge = errors.New("request body too large")
+	errBadJSON  = errors.New("malformed JSON")
+)
+
+// readBody reads at most limit bytes of the request body.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%w: limit %d bytes", errTooLarge, limit)
+	}
+	return b, nil
+}
+
+// decodeJSON decodes body strictly into v.
+func decodeJSON(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %v", errBadJSON, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: data after the JSON value", errBadJSON)
+	}
+	return nil
+}
+
+// requireAdmin authenticates an admin over body and checks right.
+func (h *api) requireAdmin(r *http.Request, body []byte, right string) (auth.Admin, error) {
+	if h.cfg.Auth == nil {
+		return auth.Admin{}, fmt.Errorf("%w: the admin API is not configured", auth.ErrUnauthenticated)
+	}
+	a, err := h.cfg.Auth.Admin(r.Context(), r, body)
+	if err != nil {
+		return a, err
+	}
+	return a, auth.Require(a, right)
+}
+
+// api holds the /api/v1 handlers.
+type api struct{ cfg Config }
+
+func (h *api) now() time.Time {
+	if h.cfg.Now != nil {
+		return h.cfg.Now()
+	}
+	return time.Now()
+}

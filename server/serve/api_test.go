@@ -1,0 +1,211 @@
+package serve
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/json"
+	"encoding/pem"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wapt-go/wapt/server/auth"
+	"github.com/wapt-go/wapt/server/pki"
+	"github.com/wapt-go/wapt/server/store"
+	"github.com/wapt-go/wapt/shared/certs"
+	"github.com/wapt-go/wapt/shared/pkgfile"
+	"github.com/wapt-go/wapt/shared/repoindex"
+	"github.com/wapt-go/wapt/shared/reqsign"
+	"github.com/wapt-go/wapt/shared/signing"
+	"github.com/wapt-go/wapt/shared/wire"
+)
+
+type ident struct {
+	key  crypto.Signer
+	cert *x509.Certificate
+}
+
+func newIdent(t *testing.T, cn string, role certs.Role, issuer *ident) ident {
+	t.Helper()
+	r := certs.Request{CN: cn, Role: role, KeyType: "ecdsa", Now: time.Now().Add(-time.Hour)}
+	if issuer != nil {
+		r.Issuer, r.IssuerKey = issuer.cert, issuer.key
+	}
+	k, c, err := certs.Generate(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ident{k, c}
+}
+
+// call sends a request, signed by id when not nil, and returns the status and body.
+func call(t *testing.T, method, url string, body []byte, id *ident) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != nil {
+		if err := reqsign.Sign(req, body, id.key, id.cert, time.Now(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// TestAPI drives the admin API, registration and status posts of a real
+// server: authentication and rights on every endpoint, bad bodies.
+func TestAPI(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	adminCA := newIdent(t, "admin CA", certs.RoleCA, nil)
+	otherCA := newIdent(t, "other CA", certs.RoleCA, nil)
+	admin := newIdent(t, "alice", certs.RoleCodeSigning, &adminCA)
+	viewer := newIdent(t, "victor", certs.RoleSimple, &adminCA)
+	outsider := newIdent(t, "mallory", certs.RoleCodeSigning, &otherCA)
+	must(t, os.MkdirAll(filepath.Join(data, AdminCADir), 0o755))
+	must(t, os.WriteFile(filepath.Join(data, AdminCADir, "ca.crt"), certs.EncodeCertsPEM(adminCA.cert), 0o644))
+	keys, err := pki.LoadOrCreate(data, pki.Options{})
+	must(t, err)
+	token := keys.Created().EnrollmentToken
+	db, err := store.Open(ctx, filepath.Join(data, DBFile))
+	must(t, err)
+	for _, a := range []struct {
+		id     ident
+		rights []string
+	}{{admin, []string{wire.RightAdmin}}, {viewer, []string{wire.RightView}}, {outsider, []string{wire.RightAdmin}}} {
+		must(t, db.PutAdmin(ctx, auth.Admin{Name: a.id.cert.Subject.CommonName, Fingerprint: signing.Fingerprint(a.id.cert), Rights: a.rights, Cert: a.id.cert}, time.Now()))
+	}
+	db.Close()
+	base := startServerWith(t, Options{DataDir: data})
+	api := base + "/api/v1"
+
+	// Registration: a CSR with the enrollment token.
+	hostKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	csrDER, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: "HOST-1"}}, hostKey)
+	must(t, err)
+	csr := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csrDER}))
+	reg := func(tok string) []byte {
+		b, _ := json.Marshal(wire.RegisterRequest{UUID: "HOST-1", FQDN: "host-1.example.lan", CSR: csr, Token: tok})
+		return b
+	}
+	if code, b := call(t, "POST", api+"/hosts/register", reg("wrong"), nil); code != 401 {
+		t.Fatalf("register with a wrong token: %d %s", code, b)
+	}
+	code, b := call(t, "POST", api+"/hosts/register", reg(token), nil)
+	if code != 200 {
+		t.Fatalf("register: %d %s", code, b)
+	}
+	var rr wire.RegisterResponse
+	must(t, json.Unmarshal(b, &rr))
+	hc, err := certs.ParseCertsPEM([]byte(rr.Certificate))
+	must(t, err)
+	host := ident{hostKey, hc[0]}
+	other := newIdent(t, "HOST-2", certs.RoleSimple, &adminCA)
+
+	status, _ := json.Marshal(wire.StatusReport{UUID: "HOST-1", Time: time.Now().UTC(), HostStatus: wire.StateOK,
+		Packages: []wire.PackageState{{Package: "firefox", Version: "128.0-1", Status: "OK", State: wire.StateOK}}})
+	huge := bytes.Repeat([]byte(" "), 17<<20)
+
+	upload := buildPackage(t, admin, adminCA)
+	tests := []struct {
+		name   string
+		method string
+		path   string
+		body   []byte
+		id     *ident
+		want   int
+	}{
+		{"status unsigned", "POST", "/hosts/HOST-1/status", status, nil, 401},
+		{"status by another key", "POST", "/hosts/HOST-1/status", status, &other, 401},
+		{"status by an admin", "POST", "/hosts/HOST-1/status", status, &admin, 401},
+		{"status of another host", "POST", "/hosts/HOST-9/status", status, &host, 403},
+		{"status garbage", "POST", "/hosts/HOST-1/status", []byte("{not json"), &host, 400},
+		{"status too large", "POST", "/hosts/HOST-1/status", huge, &host, 413},
+		{"status ok", "POST", "/hosts/HOST-1/status", status, &host, 204},
+		{"hosts unsigned", "GET", "/hosts", nil, nil, 401},
+		{"hosts by a host", "GET", "/hosts", nil, &host, 401},
+		{"hosts by an admin of another CA", "GET", "/hosts", nil, &outsider, 401},
+		{"hosts by a viewer", "GET", "/hosts?package=firefox(<200)", nil, &viewer, 200},
+		{"hosts bad paging", "GET", "/hosts?limit=x", nil, &viewer, 422},
+		{"host detail", "GET", "/hosts/HOST-1", nil, &viewer, 200},
+		{"host detail unknown", "GET", "/hosts/NOPE", nil, &viewer, 404},
+		{"upload by a viewer", "POST", "/packages", upload, &viewer, 403},
+		{"upload unsigned", "POST", "/packages", upload, nil, 401},
+		{"upload garbage", "POST", "/packages", []byte("not a zip"), &admin, 422},
+		{"upload by an admin", "POST", "/packages", upload, &admin, 201},
+		{"packages by a viewer", "GET", "/packages", nil, &viewer, 200},
+		{"unregister by a viewer", "DELETE", "/hosts/HOST-1", nil, &viewer, 403},
+		{"register admin without rights", "POST", "/admins", mustJSON(t, wire.AdminRegisterRequest{Certificate: string(certs.EncodeCertsPEM(viewer.cert)), Rights: []string{wire.RightView}}), &viewer, 403},
+		{"unregister by an admin", "DELETE", "/hosts/HOST-1", nil, &admin, 204},
+		{"status after unregister", "POST", "/hosts/HOST-1/status", status, &host, 401},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, b := call(t, tt.method, api+tt.path, tt.body, tt.id)
+			if code != tt.want {
+				t.Fatalf("%s %s = %d, want %d: %s", tt.method, tt.path, code, tt.want, b)
+			}
+			if code >= 400 {
+				var e wire.Error
+				if err := json.Unmarshal(b, &e); err != nil || e.Code == "" {
+					t.Errorf("error body %q is not a wire.Error", b)
+				}
+			}
+		})
+	}
+
+	// The uploaded package is in a freshly signed index, signed by the
+	// server's repository key under its host CA.
+	_, index := call(t, "GET", base+"/wapt/Packages", nil, nil)
+	_, sig := call(t, "GET", base+"/wapt/Packages.sig", nil, nil)
+	if _, err := repoindex.VerifyIndex(sig, index, signing.NewTrust(keys.HostCA()), time.Now(), "", 0); err != nil {
+		t.Errorf("index after upload: %v", err)
+	}
+	ix, err := repoindex.Parse(index, 0)
+	must(t, err)
+	if len(ix.Lookup("test-upload")) != 1 {
+		t.Errorf("uploaded package not in the index")
+	}
+}
+
+func mustJSON(t *testing.T, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	must(t, err)
+	return b
+}
+
+// buildPackage builds a small package with a setup.py signed by id.
+func buildPackage(t *testing.T, id, ca ident) []byte {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), "src")
+	must(t, os.MkdirAll(filepath.Join(src, "WAPT"), 0o755))
+	must(t, os.WriteFile(filepath.Join(src, "WAPT", "control"), []byte("package: test-upload\nversion: 1-1\narchitecture: all\nsection: base\npriority: optional\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(src, "setup.py"), []byte("def install():\n    pass\n"), 0o644))
+	p, _, err := pkgfile.Build(context.Background(), src, pkgfile.BuildOptions{OutDir: t.TempDir(), Signer: id.key, Chain: []*x509.Certificate{id.cert, ca.cert}, Now: time.Now()})
+	must(t, err)
+	b, err := os.ReadFile(p)
+	must(t, err)
+	if !strings.HasSuffix(p, ".wapt") {
+		t.Fatal(p)
+	}
+	return b
+}

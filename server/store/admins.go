@@ -1,0 +1,71 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/wapt-go/wapt/server/auth"
+	"github.com/wapt-go/wapt/shared/certs"
+)
+
+var _ auth.Admins = (*DB)(nil)
+
+// AdminByFingerprint returns the admin registered with this certificate
+// fingerprint, or an error wrapping auth.ErrNotFound.
+func (d *DB) AdminByFingerprint(ctx context.Context, fp string) (auth.Admin, error) {
+	var (
+		a      auth.Admin
+		rights string
+		pemTxt string
+	)
+	err := d.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT fingerprint, name, rights, cert_pem FROM admins WHERE fingerprint = ?`, fp).
+			Scan(&a.Fingerprint, &a.Name, &rights, &pemTxt)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		return auth.Admin{}, fmt.Errorf("admin %s: %w", fp, auth.ErrNotFound)
+	}
+	if err != nil {
+		return auth.Admin{}, fmt.Errorf("admin %s: %w", fp, err)
+	}
+	if err := json.Unmarshal([]byte(rights), &a.Rights); err != nil {
+		return auth.Admin{}, fmt.Errorf("admin %s: rights: %w", fp, err)
+	}
+	cs, err := certs.ParseCertsPEM([]byte(pemTxt))
+	if err != nil {
+		return auth.Admin{}, fmt.Errorf("admin %s: certificate: %w", fp, err)
+	}
+	a.Cert = cs[0]
+	return a, nil
+}
+
+// PutAdmin registers (or updates the rights of) an admin certificate.
+func (d *DB) PutAdmin(ctx context.Context, a auth.Admin, now time.Time) error {
+	if a.Cert == nil || a.Fingerprint == "" || a.Name == "" {
+		return errors.New("put admin: certificate, fingerprint and name required")
+	}
+	rights, err := json.Marshal(a.Rights)
+	if err != nil {
+		return err
+	}
+	return d.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO admins (fingerprint, name, rights, cert_pem, created) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (fingerprint) DO UPDATE SET name = excluded.name, rights = excluded.rights`,
+			a.Fingerprint, a.Name, string(rights), string(certs.EncodeCertsPEM(a.Cert)), formatTime(now))
+		return err
+	})
+}
+
+// CountAdmins returns the number of registered admins (the bootstrap
+// password works only while it is 0).
+func (d *DB) CountAdmins(ctx context.Context) (int, error) {
+	var n int
+	err := d.read(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM admins`).Scan(&n)
+	})
+	return n, err
+}
