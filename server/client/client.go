@@ -1,0 +1,345 @@
+// Package client is the Go client of the waptserver API (/api/v1/...), used
+// by agents (registration, status posts) and by admin tools (wapt-get admin
+// verbs, the console). Every request is signed with reqsign when the client
+// has a Signer, GET included; a non-2xx answer is an *APIError that unwraps
+// to the sentinel of its status (ErrNotFound, ErrForbidden, ...).
+package client
+
+import (
+	"context"
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-resty/resty/v2"
+
+	"github.com/wapt-go/wapt/shared/reqsign"
+	"github.com/wapt-go/wapt/shared/wire"
+)
+
+// MaxResponseSize bounds the body of any answer the client reads.
+const MaxResponseSize = 64 << 20
+
+// DefaultUserAgent is sent when Config.UserAgent is empty.
+const DefaultUserAgent = "wapt-client/1"
+
+// Config holds what a Client needs.
+type Config struct {
+	// BaseURL is the server root, such as "https://wapt.example.org:8443"
+	// (a path prefix is kept).
+	BaseURL string
+	// HTTPClient carries the TLS roots and any client certificate; a copy
+	// of it is used (nil: a plain http.Client). Redirects are not followed
+	// unless it has its own CheckRedirect, since a signed request is bound
+	// to its URL.
+	HTTPClient *http.Client
+	// Signer and Cert are the identity that signs every request (admin or
+	// host). With no Signer requests go unsigned (token enrollment,
+	// bootstrap admin registration).
+	Signer crypto.Signer
+	Cert   *x509.Certificate
+	// Timeout bounds each request, response included; zero keeps
+	// HTTPClient's (none for a plain one): use ctx deadlines then.
+	Timeout time.Duration
+	// UserAgent is sent with every request (DefaultUserAgent when empty).
+	UserAgent string
+	// Now is the signing clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// Client calls the waptserver API. It is safe for concurrent use.
+type Client struct {
+	rc     *resty.Client
+	signer crypto.Signer
+	cert   *x509.Certificate
+	now    func() time.Time
+}
+
+// New returns a client for cfg.
+func New(cfg Config) (*Client, error) {
+	u, err := url.Parse(cfg.BaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("client: base URL: %w", err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("client: base URL %q: want http(s)://host[:port][/prefix]", cfg.BaseURL)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("client: base URL %q: no query or fragment allowed", cfg.BaseURL)
+	}
+	if (cfg.Signer == nil) != (cfg.Cert == nil) {
+		return nil, errors.New("client: Signer and Cert go together")
+	}
+	if cfg.Cert != nil {
+		pub, ok := cfg.Cert.PublicKey.(interface{ Equal(crypto.PublicKey) bool })
+		if !ok || !pub.Equal(cfg.Signer.Public()) {
+			return nil, fmt.Errorf("client: certificate %q does not match the signing key", cfg.Cert.Subject.CommonName)
+		}
+	}
+	hc := &http.Client{}
+	if cfg.HTTPClient != nil {
+		copied := *cfg.HTTPClient
+		hc = &copied
+	}
+	if hc.CheckRedirect == nil {
+		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	}
+	if cfg.Timeout > 0 {
+		hc.Timeout = cfg.Timeout
+	}
+	c := &Client{signer: cfg.Signer, cert: cfg.Cert, now: cfg.Now}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	ua := cfg.UserAgent
+	if ua == "" {
+		ua = DefaultUserAgent
+	}
+	c.rc = resty.NewWithClient(hc).
+		SetBaseURL(strings.TrimRight(u.String(), "/")).
+		SetLogger(quietLogger{}).
+		SetHeader("User-Agent", ua).
+		SetHeader("Accept", "application/json").
+		SetResponseBodyLimit(MaxResponseSize).
+		SetPreRequestHook(c.prepare)
+	return c, nil
+}
+
+// ctxKey keys the body description a request carries to prepare.
+type ctxKey int
+
+const bodyKey ctxKey = 0
+
+// body describes a request body for prepare: its SHA-256 (what is
+// signed) and, for a streamed body, how to open it.
+type body struct {
+	sum  [sha256.Size]byte
+	size int64
+	open func() (io.ReadCloser, error) // nil: resty already set the body
+}
+
+// prepare runs on the final *http.Request, right before it is sent: it
+// attaches a streamed body and signs the request.
+func (c *Client) prepare(_ *resty.Client, req *http.Request) error {
+	b, ok := req.Context().Value(bodyKey).(*body)
+	if !ok {
+		return errors.New("client: request without a body description")
+	}
+	if b.open != nil {
+		rc, err := b.open()
+		if err != nil {
+			return err
+		}
+		req.Body, req.GetBody, req.ContentLength = rc, b.open, b.size
+	}
+	if c.signer == nil {
+		return nil
+	}
+	return reqsign.SignDigest(req, b.sum, c.signer, c.cert, c.now(), nil)
+}
+
+// do sends one request with a JSON body (nil: none) and decodes a JSON
+// answer into out (nil: ignored).
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	var data []byte
+	if in != nil {
+		var err error
+		if data, err = json.Marshal(in); err != nil {
+			return fmt.Errorf("%s %s: %w", method, path, err)
+		}
+	}
+	r := c.rc.R().SetContext(context.WithValue(ctx, bodyKey, &body{sum: sha256.Sum256(data)}))
+	if in != nil {
+		r.SetHeader("Content-Type", "application/json").SetBody(data)
+	}
+	if len(query) > 0 {
+		r.SetQueryParamsFromValues(query)
+	}
+	return c.send(r, method, path, out)
+}
+
+func (c *Client) send(r *resty.Request, method, path string, out any) error {
+	resp, err := r.Execute(method, path)
+	if err != nil {
+		if errors.Is(err, resty.ErrResponseBodyTooLarge) {
+			return fmt.Errorf("%s %s: answer larger than %d bytes", method, path, MaxResponseSize)
+		}
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if s := resp.StatusCode(); s < 200 || s > 299 {
+		return fmt.Errorf("%s %s: %w", method, path, apiError(s, resp.Body(), resp.Header().Get("Location")))
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(resp.Body(), out); err != nil {
+		return fmt.Errorf("%s %s: bad answer (%v): %s", method, path, err, excerpt(resp.Body(), maxExcerpt))
+	}
+	return nil
+}
+
+// Register asks for a host certificate (POST /api/v1/hosts/register). It
+// is signed when the client has a Signer (an admin, or the host
+// re-registering with its current key), unsigned otherwise (req.Token).
+func (c *Client) Register(ctx context.Context, req wire.RegisterRequest) (wire.RegisterResponse, error) {
+	var resp wire.RegisterResponse
+	err := c.do(ctx, http.MethodPost, "/api/v1/hosts/register", nil, req, &resp)
+	return resp, err
+}
+
+// PostStatus sends a host's status report (POST /api/v1/hosts/{uuid}/status).
+func (c *Client) PostStatus(ctx context.Context, uuid string, report wire.StatusReport) error {
+	p, err := hostPath(uuid)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, p+"/status", nil, report, nil)
+}
+
+// HostQuery filters, sorts and pages ListHosts. Zero fields are left out.
+type HostQuery struct {
+	// Status is a host state (wire.States).
+	Status string
+	// Text matches name, uuid and other text fields.
+	Text string
+	// Package is a package request such as "firefox" or "firefox(<115)".
+	Package string
+	// OS matches the operating system.
+	OS string
+	// Sort is the order: "name" (the server's default), "last_seen" or
+	// "status"; Desc reverses it.
+	Sort string
+	Desc bool
+	// Offset and Limit select a page.
+	Offset, Limit int
+}
+
+// Values returns q as query parameters.
+func (q HostQuery) Values() url.Values {
+	v := url.Values{}
+	set := func(k, s string) {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	set("status", q.Status)
+	set("q", q.Text)
+	set("package", q.Package)
+	set("os", q.OS)
+	set("sort", q.Sort)
+	if q.Desc {
+		v.Set("desc", "true")
+	}
+	if q.Offset > 0 {
+		v.Set("offset", strconv.Itoa(q.Offset))
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	return v
+}
+
+// ListHosts returns one page of hosts (GET /api/v1/hosts).
+func (c *Client) ListHosts(ctx context.Context, q HostQuery) (wire.HostList, error) {
+	var l wire.HostList
+	err := c.do(ctx, http.MethodGet, "/api/v1/hosts", q.Values(), nil, &l)
+	return l, err
+}
+
+// Host returns a host's detail (GET /api/v1/hosts/{uuid}).
+func (c *Client) Host(ctx context.Context, uuid string) (wire.HostDetail, error) {
+	var d wire.HostDetail
+	p, err := hostPath(uuid)
+	if err != nil {
+		return d, err
+	}
+	err = c.do(ctx, http.MethodGet, p, nil, nil, &d)
+	return d, err
+}
+
+// Unregister removes a host and revokes its certificate (DELETE
+// /api/v1/hosts/{uuid}).
+func (c *Client) Unregister(ctx context.Context, uuid string) error {
+	p, err := hostPath(uuid)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, p, nil, nil, nil)
+}
+
+// ListPackages lists the repository (GET /api/v1/packages).
+func (c *Client) ListPackages(ctx context.Context) (wire.PackageList, error) {
+	var l wire.PackageList
+	err := c.do(ctx, http.MethodGet, "/api/v1/packages", nil, nil, &l)
+	return l, err
+}
+
+// UploadPackage sends the .wapt at path (POST /api/v1/packages). The file
+// is hashed first, for the signature, then streamed as the body.
+func (c *Client) UploadPackage(ctx context.Context, path string) (wire.PackageInfo, error) {
+	var info wire.PackageInfo
+	f, err := os.Open(path)
+	if err != nil {
+		return info, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return info, err
+	}
+	if !st.Mode().IsRegular() {
+		return info, fmt.Errorf("%s: not a regular file", path)
+	}
+	size := st.Size()
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, size)); err != nil {
+		return info, fmt.Errorf("read %s: %w", path, err)
+	}
+	b := &body{size: size, open: func() (io.ReadCloser, error) {
+		return io.NopCloser(io.NewSectionReader(f, 0, size)), nil
+	}}
+	h.Sum(b.sum[:0])
+	r := c.rc.R().SetContext(context.WithValue(ctx, bodyKey, b)).SetHeader("Content-Type", "application/zip")
+	err = c.send(r, http.MethodPost, "/api/v1/packages", &info)
+	return info, err
+}
+
+// DeletePackage removes a package file from the repository (DELETE
+// /api/v1/packages/{filename}).
+func (c *Client) DeletePackage(ctx context.Context, filename string) error {
+	if filename == "" || filename == "." || filename == ".." || strings.ContainsAny(filename, `/\`) {
+		return fmt.Errorf("%w: package file name %q", ErrInvalid, filename)
+	}
+	return c.do(ctx, http.MethodDelete, "/api/v1/packages/"+url.PathEscape(filename), nil, nil, nil)
+}
+
+// RegisterAdmin registers an admin certificate with its rights (POST
+// /api/v1/admins): the first one with req.BootstrapPassword (the client
+// may have no Signer), later ones signed by an admin with the admin right.
+func (c *Client) RegisterAdmin(ctx context.Context, req wire.AdminRegisterRequest) error {
+	return c.do(ctx, http.MethodPost, "/api/v1/admins", nil, req, nil)
+}
+
+func hostPath(uuid string) (string, error) {
+	if !wire.ValidUUID(uuid) {
+		return "", fmt.Errorf("%w: host uuid %.80q", ErrInvalid, uuid)
+	}
+	return "/api/v1/hosts/" + url.PathEscape(uuid), nil
+}
+
+// quietLogger drops resty's own log lines: errors are returned instead.
+type quietLogger struct{}
+
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Warnf(string, ...any)  {}
+func (quietLogger) Debugf(string, ...any) {}
