@@ -64,14 +64,25 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 			_ = srv.Wait()
 		}
 	}()
-	base := ""
+	base, token, bootstrap := "", "", ""
 	re := regexp.MustCompile(`serving (http://[^/]+)/wapt/`)
+	tokRE := regexp.MustCompile(`enrollment token .*: (\S+)$`)
+	bootRE := regexp.MustCompile(`bootstrap admin password .*: (\S+)$`)
 	sc := bufio.NewScanner(stdout)
 	for sc.Scan() {
+		if m := tokRE.FindStringSubmatch(sc.Text()); m != nil {
+			token = m[1]
+		}
+		if m := bootRE.FindStringSubmatch(sc.Text()); m != nil {
+			bootstrap = m[1]
+		}
 		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			base = m[1]
 			break
 		}
+	}
+	if token == "" || bootstrap == "" {
+		t.Fatalf("waptserver did not print its enrollment token and bootstrap password")
 	}
 	if base == "" {
 		t.Fatalf("waptserver did not print its address; stderr:\n%s", serr.String())
@@ -176,17 +187,32 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	ini := filepath.Join(agentDir, "wapt-get.ini")
-	if err := os.WriteFile(ini, []byte("[global]\nrepo_url = "+base+"/wapt\nindex_certs_dir = server-ca\nuuid = demo-host\n"), 0o644); err != nil {
+	if err := os.WriteFile(ini, []byte("[global]\nrepo_url = "+base+"/wapt\nindex_certs_dir = server-ca\nuuid = demo-host\nwapt_server = "+base+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	wg := func(args ...string) string {
+	wgEnv := []string{"WAPT_ENROLLMENT_TOKEN=" + token, "WAPT_BOOTSTRAP=" + bootstrap, "WAPT_KEY_PASSWORD=demo-pw"}
+	admin := func(args ...string) string {
 		t.Helper()
-		cmd := exec.CommandContext(ctx, filepath.Join(bin, "wapt-get"), append([]string{"-c", ini}, args...)...)
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "wapt-get"), append(args, "--server", base)...)
+		cmd.Env = append(os.Environ(), wgEnv...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("wapt-get %v: %v\n%s", args, err, out)
 		}
 		return string(out)
+	}
+	wg := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "wapt-get"), append([]string{"-c", ini}, args...)...)
+		cmd.Env = append(os.Environ(), wgEnv...)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("wapt-get %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	if out := wg("register"); !strings.Contains(out, "registered demo-host") {
+		t.Errorf("register:\n%s", out)
 	}
 	if out := wg("update"); !strings.Contains(out, "NEED-INSTALL") || !strings.Contains(out, "demo-hello") {
 		t.Errorf("update did not list demo-hello as pending:\n%s", out)
@@ -204,6 +230,31 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 	}
 	if out := wg("list", "--json"); !strings.Contains(out, `"package": "demo-hello"`) || !strings.Contains(out, `"audit_status": "OK"`) {
 		t.Errorf("list --json:\n%s", out)
+	}
+
+	// The admin side: the first admin registers with the bootstrap
+	// password, sees the host and its status, publishes a new package that
+	// the agent then finds in a freshly signed index.
+	keys := filepath.Join(data, "keys")
+	admin("register-admin", "--cert", filepath.Join(keys, "demo-admin.crt"), "--rights", "admin", "--bootstrap-password-env", "WAPT_BOOTSTRAP")
+	adminID := []string{"--key", filepath.Join(keys, "demo-admin.pem"), "--cert", filepath.Join(keys, "demo-admin.crt")}
+	if out := admin(append([]string{"hosts", "--filter", "package=demo-hello(>=1.0)"}, adminID...)...); !strings.Contains(out, "demo-host") {
+		t.Errorf("hosts does not list the registered agent:\n%s", out)
+	}
+	if out := admin(append([]string{"host-show", "demo-host", "--json"}, adminID...)...); !strings.Contains(out, "demo-hello") || !strings.Contains(out, `"OK"`) {
+		t.Errorf("host-show:\n%s", out)
+	}
+	extra := filepath.Join(t.TempDir(), "demo-extra")
+	if err := os.MkdirAll(filepath.Join(extra, "WAPT"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(extra, "WAPT", "control"), []byte("package: demo-extra\nversion: 2-1\narchitecture: all\nsection: base\npriority: optional\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	admin(append([]string{"build-upload", extra}, adminID...)...)
+	wg("update")
+	if out := wg("search", "demo-extra"); !strings.Contains(out, "demo-extra") {
+		t.Errorf("the uploaded package is not in the agent's index:\n%s", out)
 	}
 
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/wapt-go/wapt/agent/fetch"
 	"github.com/wapt-go/wapt/agent/hostinfo"
 	"github.com/wapt-go/wapt/agent/installer"
+	"github.com/wapt-go/wapt/agent/report"
 	"github.com/wapt-go/wapt/agent/script"
 	"github.com/wapt-go/wapt/agent/store"
 	"github.com/wapt-go/wapt/shared/resolve"
@@ -53,9 +54,11 @@ func (f *endpointFlags) configPath(env *Env) string {
 
 // session is an opened engine and what must be closed after.
 type session struct {
-	eng   *engine.Engine
-	cfg   config.Config
-	close func()
+	eng      *engine.Engine
+	cfg      config.Config
+	store    *store.DB
+	reporter *report.Sender // nil unless registered with a server
+	close    func()
 }
 
 func openSession(ctx context.Context, env *Env, f *endpointFlags, out io.Writer) (*session, error) {
@@ -128,7 +131,12 @@ func openSession(ctx context.Context, env *Env, f *endpointFlags, out io.Writer)
 		st.Close()
 		return nil, err
 	}
-	return &session{eng: eng, cfg: cfg, close: func() { st.Close() }}, nil
+	rep, err := newReporter(cfg, st, logf)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("server identity: %w", err)
+	}
+	return &session{eng: eng, cfg: cfg, store: st, reporter: rep, close: func() { st.Close() }}, nil
 }
 
 func isTerminal(w io.Writer) bool {
@@ -157,13 +165,18 @@ func endpointCommands(env *Env) []*cobra.Command {
 		if n := cmd.Name(); n == "audit" || n == "session-setup" {
 			cmd.Flags().BoolVar(&f.force, "force", false, "run even when not due / already done")
 		}
+		reports := reportingVerbs[cmd.Name()]
 		cmd.RunE = func(cmd *cobra.Command, args []string) error {
 			s, err := openSession(cmd.Context(), env, f, scriptOutput(env, f))
 			if err != nil {
 				return err
 			}
 			defer s.close()
-			return run(cmd.Context(), s, args)
+			err = run(cmd.Context(), s, args)
+			if reports {
+				s.sendStatus(cmd.Context(), env)
+			}
+			return err
 		}
 		return cmd
 	}
@@ -368,6 +381,7 @@ func endpointCommands(env *Env) []*cobra.Command {
 				}
 				return nil
 			}),
+		with(registerCmd(env, f), func(ctx context.Context, s *session, _ []string) error { return register(ctx, env, s) }),
 		with(&cobra.Command{Use: "clean", Short: "Delete cached package files no longer needed", Args: exactArgs(0)},
 			func(ctx context.Context, s *session, _ []string) error {
 				n, err := cleanCache(s.cfg.CacheDir)
@@ -393,6 +407,12 @@ func currentUser() (string, error) {
 		return "", fmt.Errorf("session-setup: who is the user: %w", err)
 	}
 	return u.Username, nil
+}
+
+// reportingVerbs send the host's status to the server (when registered)
+// after they ran, even when they failed.
+var reportingVerbs = map[string]bool{
+	"update": true, "upgrade": true, "install": true, "remove": true, "forget": true, "audit": true, "register": true,
 }
 
 func scriptOutput(env *Env, f *endpointFlags) io.Writer {

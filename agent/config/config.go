@@ -47,6 +47,14 @@ type Config struct {
 	HostUUID        string // uuid: overrides the detected one
 	ScriptTimeout   time.Duration
 	MaxPackageSize  int64
+	// Server is the waptserver URL (wapt_server): registration and status
+	// reports; empty: the agent works without a server.
+	Server string
+	// ServerCA is a PEM file of the CA to trust for the server's HTTPS
+	// (verify_cert); empty: the system roots.
+	ServerCA string
+	// HostKey and HostCert are the agent's identity once registered.
+	HostKey, HostCert string
 }
 
 // Load reads path. A missing file is an error; use Default for none.
@@ -77,6 +85,8 @@ func rebase(c Config, base string) Config {
 	c.CacheDir = filepath.Join(base, "cache")
 	c.PersistentDir = filepath.Join(base, "private", "persistent")
 	c.WorkDir = filepath.Join(base, "tmp")
+	c.HostKey = filepath.Join(base, "private", "host.pem")
+	c.HostCert = filepath.Join(base, "private", "host.crt")
 	return c
 }
 
@@ -113,6 +123,16 @@ func fromINI(f *ini.File, path string) (Config, error) {
 	c.HostOUDN = strings.TrimSpace(g.Key("host_organizational_unit_dn").String())
 	c.HostUUID = strings.TrimSpace(g.Key("uuid").String())
 	c.ScriptTimeout = g.Key("script_timeout").MustDuration(30 * time.Minute)
+	c.Server = strings.TrimRight(strings.TrimSpace(g.Key("wapt_server").String()), "/")
+	if v := strings.TrimSpace(g.Key("verify_cert").String()); v != "" && v != "1" && !strings.EqualFold(v, "true") {
+		if v == "0" || strings.EqualFold(v, "false") {
+			return c, fmt.Errorf("%w: %s: verify_cert = %s: certificate verification cannot be turned off; give the server CA file", ErrConfig, path, v)
+		}
+		c.ServerCA = rel(v)
+	}
+	if c.Server != "" && !strings.HasPrefix(c.Server, "http://") && !strings.HasPrefix(c.Server, "https://") {
+		return c, fmt.Errorf("%w: %s: wapt_server %q: http:// or https:// expected", ErrConfig, path, c.Server)
+	}
 	c.MaxPackageSize = g.Key("max_package_size").MustInt64(16 << 30)
 	if c.ScriptTimeout <= 0 {
 		return c, fmt.Errorf("%w: %s: script_timeout must be positive", ErrConfig, path)
