@@ -55,6 +55,20 @@ func TestLoad(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "server",
+			ini:  "[global]\nwapt_server = https://srv.example.lan/\nverify_cert = ssl/server/ca.crt\n",
+			check: func(t *testing.T, c Config, dir string) {
+				if c.Server != "https://srv.example.lan" || c.ServerCA != filepath.Join(dir, "ssl", "server", "ca.crt") {
+					t.Errorf("server = %q, ca = %q", c.Server, c.ServerCA)
+				}
+				if c.HostKey != filepath.Join(dir, "private", "host.pem") || c.HostCert != filepath.Join(dir, "private", "host.crt") {
+					t.Errorf("host identity = %q %q", c.HostKey, c.HostCert)
+				}
+			},
+		},
+		{name: "verification off refused", ini: "[global]\nwapt_server = https://srv\nverify_cert = 0\n", wantErr: true},
+		{name: "bad server url", ini: "[global]\nwapt_server = srv.example.lan\n", wantErr: true},
 		{name: "missing section", ini: "[global]\nrepositories=nope\n", wantErr: true},
 		{name: "bad url", ini: "[global]\nrepo_url=ftp://x/wapt\n", wantErr: true},
 		{name: "bad timeout", ini: "[global]\nscript_timeout=-1s\n", wantErr: true},
