@@ -104,9 +104,13 @@ func openSession(ctx context.Context, env *Env, f *endpointFlags, out io.Writer)
 	if isTerminal(env.Stdout) && !f.json {
 		progress = newProgress(env.Stderr)
 	}
+	fcfg := fetch.Config{UserAgent: "wapt-get", Logf: logf}
+	if key, cert, ok, err := hostIdentity(cfg); err == nil && ok {
+		fcfg.HostSigner, fcfg.HostCert = key, cert
+	}
 	eng, err := engine.New(engine.Config{
 		Store:       st,
-		Fetcher:     fetch.New(fetch.Config{UserAgent: "wapt-get", Logf: logf}),
+		Fetcher:     fetch.New(fcfg),
 		Scripts:     script.New(script.Config{Logf: logf, Timeout: cfg.ScriptTimeout}),
 		Uninstaller: installer.New(),
 		Repos:       repos,

@@ -18,6 +18,7 @@ import (
 	"github.com/wapt-go/wapt/agent/engine"
 	"github.com/wapt-go/wapt/shared/atomicfile"
 	"github.com/wapt-go/wapt/shared/pkgfile"
+	"github.com/wapt-go/wapt/shared/reqsign"
 )
 
 // FetchHostPackage downloads <repo.HostURL>/<name>.wapt to dest through a
@@ -36,7 +37,22 @@ func (f *Fetcher) FetchHostPackage(ctx context.Context, repo engine.Repo, name, 
 		maxSize = pkgfile.DefaultLimits().MaxFileSize
 	}
 	u := joinURL(repo.HostURL, name+".wapt")
-	r, err := f.get(ctx, u, nil)
+	var hdr map[string]string
+	if f.hostSigner != nil && f.hostCert != nil {
+		// Signed as this host: the server serves a host package to its host only.
+		req, err := http.NewRequest(http.MethodGet, u, nil)
+		if err != nil {
+			return fmt.Errorf("host package %s: %w", name, err)
+		}
+		if err := reqsign.Sign(req, nil, f.hostSigner, f.hostCert, time.Now(), nil); err != nil {
+			return fmt.Errorf("host package %s: %w", name, err)
+		}
+		hdr = map[string]string{}
+		for k := range req.Header {
+			hdr[k] = req.Header.Get(k)
+		}
+	}
+	r, err := f.get(ctx, u, hdr)
 	if err != nil {
 		return fmt.Errorf("host package %s: %w", name, err)
 	}

@@ -12,6 +12,8 @@ package fetch
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -65,6 +67,10 @@ type Config struct {
 	MaxIndexSize int64
 	// Logf receives retries and resty's warnings (nil: discarded).
 	Logf func(format string, args ...any)
+	// HostSigner and HostCert, when set (a registered host), sign the host
+	// package request so the server serves it to this host only.
+	HostSigner crypto.Signer
+	HostCert   *x509.Certificate
 }
 
 // Fetcher implements engine.Fetcher over HTTP. It is safe for concurrent
@@ -75,12 +81,20 @@ type Fetcher struct {
 	maxIndexSize int64
 	logf         func(format string, args ...any)
 	retryWait    time.Duration // first backoff of Download; tests shorten it
+	hostSigner   crypto.Signer
+	hostCert     *x509.Certificate
 }
 
 var _ engine.Fetcher = (*Fetcher)(nil)
 
 // New returns a Fetcher for cfg.
 func New(cfg Config) *Fetcher {
+	f := build(cfg)
+	f.hostSigner, f.hostCert = cfg.HostSigner, cfg.HostCert
+	return f
+}
+
+func build(cfg Config) *Fetcher {
 	hc := &http.Client{}
 	if cfg.Client != nil {
 		c := *cfg.Client

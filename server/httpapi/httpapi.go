@@ -52,7 +52,7 @@ func New(cfg Config) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	r.Mount("/wapt", (&repoHandler{repo: cfg.Repo}).Routes())
-	r.Mount("/wapt-host", (&hostRepoHandler{repo: cfg.Repo, public: cfg.PublicHostPackages}).Routes())
+	r.Mount("/wapt-host", (&hostRepoHandler{repo: cfg.Repo, public: cfg.PublicHostPackages, auth: cfg.Auth}).Routes())
 	a := &api{cfg: cfg}
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Mount("/hosts", (&hostsHandler{a}).Routes())

@@ -120,6 +120,7 @@ func TestAPI(t *testing.T) {
 	host := ident{hostKey, hc[0]}
 	other := newIdent(t, "HOST-2", certs.RoleSimple, &adminCA)
 
+	must(t, os.WriteFile(filepath.Join(data, "wapt-host", "HOST-1.wapt"), []byte("host package bytes"), 0o644))
 	status, _ := json.Marshal(wire.StatusReport{UUID: "HOST-1", Time: time.Now().UTC(), HostStatus: wire.StateOK,
 		Packages: []wire.PackageState{{Package: "firefox", Version: "128.0-1", Status: "OK", State: wire.StateOK}}})
 	huge := bytes.Repeat([]byte(" "), 17<<20)
@@ -133,6 +134,10 @@ func TestAPI(t *testing.T) {
 		id     *ident
 		want   int
 	}{
+		{"host package unsigned", "GET", "@/wapt-host/HOST-1.wapt", nil, nil, 401},
+		{"host package of another host", "GET", "@/wapt-host/HOST-1.wapt", nil, &other, 401},
+		{"host package by its host", "GET", "@/wapt-host/HOST-1.wapt", nil, &host, 200},
+		{"host package by a viewer", "GET", "@/wapt-host/HOST-1.wapt", nil, &viewer, 200},
 		{"status unsigned", "POST", "/hosts/HOST-1/status", status, nil, 401},
 		{"status by another key", "POST", "/hosts/HOST-1/status", status, &other, 401},
 		{"status by an admin", "POST", "/hosts/HOST-1/status", status, &admin, 401},
@@ -159,11 +164,15 @@ func TestAPI(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, b := call(t, tt.method, api+tt.path, tt.body, tt.id)
+			url := api + tt.path
+			if strings.HasPrefix(tt.path, "@") {
+				url = base + tt.path[1:]
+			}
+			code, b := call(t, tt.method, url, tt.body, tt.id)
 			if code != tt.want {
 				t.Fatalf("%s %s = %d, want %d: %s", tt.method, tt.path, code, tt.want, b)
 			}
-			if code >= 400 {
+			if code >= 400 && !strings.HasPrefix(tt.path, "@") {
 				var e wire.Error
 				if err := json.Unmarshal(b, &e); err != nil || e.Code == "" {
 					t.Errorf("error body %q is not a wire.Error", b)
