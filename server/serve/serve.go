@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	"gopkg.in/ini.v1"
+
 	"github.com/wapt-go/wapt/server/auth"
 	"github.com/wapt-go/wapt/server/httpapi"
 	"github.com/wapt-go/wapt/server/inventory"
@@ -81,13 +83,45 @@ func ParseFlags(args []string, stderr io.Writer) (Options, error) {
 	fs.BoolVar(&o.PublicHostPackages, "public-host-packages", false, "serve wapt-host/ without authentication (labs and demos only)")
 	fs.BoolVar(&o.TLS, "tls", true, "serve HTTPS with the server's own certificate; --tls=false serves plain HTTP behind a reverse proxy")
 	fs.Var(listFlag{&o.Hostnames}, "hostname", "DNS name or IP address of the server for its TLS certificate (repeatable or comma-separated; default: host name, localhost, 127.0.0.1, ::1)")
+	config := fs.String("config", "", "INI file whose [server] keys are these flags' names (data, listen, tls, hostname, public-host-packages); flags given on the command line win")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
+	if *config != "" {
+		if err := applyConfigFile(fs, *config); err != nil {
+			return o, err
+		}
+	}
 	return o, nil
+}
+
+// applyConfigFile sets, from the [server] section of path, every flag not
+// given on the command line. Unknown keys are errors (a typo must not
+// silently leave a default in place).
+func applyConfigFile(fs *flag.FlagSet, path string) error {
+	f, err := ini.Load(path)
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	for _, k := range f.Section("server").Keys() {
+		name := strings.ReplaceAll(k.Name(), "_", "-")
+		fl := fs.Lookup(name)
+		if fl == nil || name == "config" {
+			return fmt.Errorf("config %s: unknown key %q in [server]", path, k.Name())
+		}
+		if set[name] {
+			continue
+		}
+		if err := fl.Value.Set(k.Value()); err != nil {
+			return fmt.Errorf("config %s: %s = %q: %w", path, k.Name(), k.Value(), err)
+		}
+	}
+	return nil
 }
 
 // Main parses args and runs the server until ctx is done.

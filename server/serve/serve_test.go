@@ -187,6 +187,29 @@ func TestPublicHostPackages(t *testing.T) {
 	}
 }
 
+func TestConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "waptserver.ini")
+	must(t, os.WriteFile(good, []byte("[server]\ndata = /srv/wapt\nlisten = :8443\ntls = false\nhostname = wapt.example.lan, 10.0.0.5\n"), 0o644))
+	bad := filepath.Join(dir, "bad.ini")
+	must(t, os.WriteFile(bad, []byte("[server]\nlisen = :1\n"), 0o644))
+	badValue := filepath.Join(dir, "badvalue.ini")
+	must(t, os.WriteFile(badValue, []byte("[server]\ntls = maybe\n"), 0o644))
+
+	o, err := ParseFlags([]string{"--config", good, "--listen", ":9000"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.DataDir != "/srv/wapt" || o.Listen != ":9000" || o.TLS || len(o.Hostnames) != 2 {
+		t.Errorf("options = %+v (the command line must win over the file)", o)
+	}
+	for _, p := range []string{bad, badValue, filepath.Join(dir, "missing.ini")} {
+		if _, err := ParseFlags([]string{"--config", p}, io.Discard); err == nil {
+			t.Errorf("config %s accepted", filepath.Base(p))
+		}
+	}
+}
+
 func TestParseFlags(t *testing.T) {
 	tests := []struct {
 		args    []string
