@@ -6,10 +6,10 @@ DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
 
 # Pure-Go binaries: always CGO_ENABLED=0 so they cross-compile and run anywhere.
-PURE_CMDS := ./server/cmd/waptserver ./agent/cmd/wapt-get
+PURE_CMDS := ./server/cmd/waptserver ./agent/cmd/wapt-get ./server/cmd/waptloadgen
 CROSS_TARGETS := windows/amd64 darwin/arm64 linux/amd64
 
-.PHONY: help deps build test bench lint cross run clean fuzz
+.PHONY: help deps build test bench lint cross run clean fuzz loadgen
 
 help:
 	@echo "make run    build, create a demo repository with two signed packages in $(DATA), serve it on http://$(LISTEN)"
@@ -19,6 +19,7 @@ help:
 	@echo "make cross  cross-build the pure-Go binaries for $(CROSS_TARGETS)"
 	@echo "make lint   gofmt + go vet"
 	@echo "make fuzz   run each fuzz target for FUZZTIME (default 30s)"
+	@echo "make loadgen  load an in-process server: LOAD_HOSTS hosts post LOAD_RATE status reports/s for LOAD_DURATION"
 
 deps:
 	@packaging/install-deps.sh base
@@ -48,6 +49,12 @@ fuzz:
 	          shared/repoindex:FuzzParse shared/pkgfile:FuzzOpen shared/signing:FuzzCanonicalJSONString; do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$pkg $$fn"; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$$pkg || exit 1; done
+
+LOAD_HOSTS ?= 2000
+LOAD_RATE ?= 2000
+LOAD_DURATION ?= 20s
+loadgen:
+	$(GO) run ./server/cmd/waptloadgen --self --hosts $(LOAD_HOSTS) --rate $(LOAD_RATE) --duration $(LOAD_DURATION)
 
 cross:
 	@set -e; for t in $(CROSS_TARGETS); do \
