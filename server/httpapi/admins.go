@@ -28,17 +28,9 @@ func (h *adminsHandler) Routes() chi.Router {
 // admin with the admin right is required. The certificate must chain to a
 // trusted admin CA.
 func (h *adminsHandler) register(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r, maxJSONBody)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	var req wire.AdminRegisterRequest
-	if err := decodeJSON(body, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := req.Validate(); err != nil {
+	body, err := readRequest(r, maxJSONBody, &req)
+	if err != nil {
 		writeError(w, err)
 		return
 	}

@@ -63,6 +63,22 @@ func decodeJSON(body []byte, v any) error {
 	return nil
 }
 
+// validator is a request body that checks its own fields.
+type validator interface{ Validate() error }
+
+// readRequest reads a JSON request body of at most limit bytes into v and
+// validates it; it returns the raw body, which signatures cover.
+func readRequest(r *http.Request, limit int64, v validator) ([]byte, error) {
+	body, err := readBody(r, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeJSON(body, v); err != nil {
+		return nil, err
+	}
+	return body, v.Validate()
+}
+
 // requireAdmin authenticates an admin over body and checks right.
 func (h *api) requireAdmin(r *http.Request, body []byte, right string) (auth.Admin, error) {
 	if h.cfg.Auth == nil {

@@ -34,17 +34,9 @@ func (h *hostsHandler) Routes() chi.Router {
 // Authenticated by the enrollment token, by an admin signature, or (for a
 // known host renewing) by the host's current key.
 func (h *hostsHandler) register(w http.ResponseWriter, r *http.Request) {
-	body, err := readBody(r, maxJSONBody)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	var req wire.RegisterRequest
-	if err := decodeJSON(body, &req); err != nil {
-		writeError(w, err)
-		return
-	}
-	if err := req.Validate(); err != nil {
+	body, err := readRequest(r, maxJSONBody, &req)
+	if err != nil {
 		writeError(w, err)
 		return
 	}
