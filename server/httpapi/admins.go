@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -68,7 +69,7 @@ func (h *adminsHandler) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	h.cfg.Logf("admin %q (%s) registered with rights %v by %s", a.Name, a.Fingerprint, a.Rights, by)
+	h.audit(r, by, "register_admin", a.Name+" "+a.Fingerprint, strings.Join(a.Rights, ","))
 	w.WriteHeader(http.StatusCreated)
 }
 

@@ -91,6 +91,18 @@ func (h *api) requireAdmin(r *http.Request, body []byte, right string) (auth.Adm
 	return a, auth.Require(a, right)
 }
 
+// audit records a write in the audit log (and the server log). A failure
+// to record is logged: the write itself already happened.
+func (h *api) audit(r *http.Request, actor, action, target, detail string) {
+	h.cfg.Logf("audit: %s %s %s %s", actor, action, target, detail)
+	if h.cfg.Inventory == nil {
+		return
+	}
+	if err := h.cfg.Inventory.Record(r.Context(), actor, action, target, detail, h.now()); err != nil {
+		h.cfg.Logf("audit log: %v", err)
+	}
+}
+
 // api holds the /api/v1 handlers.
 type api struct{ cfg Config }
 

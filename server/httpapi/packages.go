@@ -114,7 +114,7 @@ func (h *packagesHandler) upload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	h.cfg.Logf("package %s %s published by %s", pc.Package(), pc.Get("version"), a.Name)
+	h.audit(r, a.Name, "upload_package", pc.Get("filename"), pc.Package()+" "+pc.Get("version"))
 	writeJSON(w, http.StatusCreated, packageInfo(pc))
 }
 
@@ -141,6 +141,6 @@ func (h *packagesHandler) delete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	h.cfg.Logf("package %s deleted by %s", name, a.Name)
+	h.audit(r, a.Name, "delete_package", name, "")
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -176,6 +176,8 @@ type Store interface {
 	ListHosts(ctx context.Context, f HostFilter) (hosts []wire.HostSummary, total int, err error)
 	Host(ctx context.Context, uuid string) (wire.HostDetail, error)
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
+	// AddAudit records one audit entry.
+	AddAudit(ctx context.Context, a AuditEntry) error
 }
 
 // Config holds the Service's dependencies.
@@ -191,6 +193,15 @@ type Service struct {
 // New returns a Service over c.Store.
 func New(c Config) *Service {
 	return &Service{st: c.Store}
+}
+
+// Record adds an audit entry for a write done elsewhere (a package upload
+// or delete, an admin registration): who, what, on what, when.
+func (s *Service) Record(ctx context.Context, actor, action, target, detail string, at time.Time) error {
+	if actor == "" || action == "" {
+		return fmt.Errorf("%w: audit entry without actor or action", ErrInvalid)
+	}
+	return s.st.AddAudit(ctx, AuditEntry{At: at, Actor: actor, Action: action, Target: target, Detail: detail})
 }
 
 // AuditLog returns the last limit entries (≤ 0: 100), newest first.

@@ -181,6 +181,22 @@ func TestAPI(t *testing.T) {
 		})
 	}
 
+	// Every write is in the audit log: who, what, on what.
+	adb, err := store.Open(ctx, filepath.Join(data, DBFile))
+	must(t, err)
+	entries, err := adb.AuditLog(ctx, 100)
+	adb.Close()
+	must(t, err)
+	got := map[string]string{}
+	for _, e := range entries {
+		got[e.Action] = e.Actor + " " + e.Target
+	}
+	for action, want := range map[string]string{"upload_package": "alice test-upload_1-1.wapt", "unregister": "alice HOST-1"} {
+		if !strings.HasPrefix(got[action], want) {
+			t.Errorf("audit %s = %q, want %q (log: %v)", action, got[action], want, got)
+		}
+	}
+
 	// The uploaded package is in a freshly signed index, signed by the
 	// server's repository key under its host CA.
 	_, index := call(t, "GET", base+"/wapt/Packages", nil, nil)

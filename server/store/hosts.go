@@ -116,6 +116,11 @@ func putSection(ctx context.Context, tx *sql.Tx, id int64, s inventory.SectionDa
 	return err
 }
 
+// AddAudit implements inventory.Store.
+func (d *DB) AddAudit(ctx context.Context, a inventory.AuditEntry) error {
+	return d.write(ctx, func(tx *sql.Tx) error { return audit(ctx, tx, a) })
+}
+
 func audit(ctx context.Context, tx *sql.Tx, a inventory.AuditEntry) error {
 	_, err := tx.ExecContext(ctx, "INSERT INTO audit_log (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)",
 		formatTime(a.At), a.Actor, a.Action, a.Target, a.Detail)
