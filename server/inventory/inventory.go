@@ -7,10 +7,12 @@ package inventory
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wapt-go/wapt/shared/wire"
@@ -188,6 +190,48 @@ type Config struct {
 // Service is the inventory core. It is safe for concurrent use.
 type Service struct {
 	st Store
+
+	// certs caches host certificates by fingerprint (a status post looks
+	// its signer up): parsed once, kept certCacheTTL, and dropped whole by
+	// every registration or unregistration on this node. Another node's
+	// revocation is seen within certCacheTTL.
+	mu    sync.Mutex
+	certs map[string]cachedCert
+}
+
+type cachedCert struct {
+	uuid  string
+	cert  *x509.Certificate
+	until time.Time
+}
+
+const (
+	certCacheTTL = 10 * time.Second
+	certCacheMax = 200000
+)
+
+func (s *Service) cachedHost(fp string, now time.Time) (cachedCert, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.certs[fp]
+	return c, ok && now.Before(c.until)
+}
+
+func (s *Service) cacheHost(fp string, c cachedCert) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.certs == nil || len(s.certs) >= certCacheMax {
+		s.certs = map[string]cachedCert{}
+	}
+	s.certs[fp] = c
+}
+
+// dropCerts forgets every cached certificate (a host was registered,
+// re-registered or unregistered).
+func (s *Service) dropCerts() {
+	s.mu.Lock()
+	s.certs = nil
+	s.mu.Unlock()
 }
 
 // New returns a Service over c.Store.

@@ -39,6 +39,7 @@ func SectionHash(data []byte) string {
 // authenticated; a known, registered uuid only by an admin or with a request
 // signed by the host's current certificate (else ErrForbidden).
 func (s *Service) Register(ctx context.Context, req wire.RegisterRequest, cert *x509.Certificate, by string, now time.Time, opt RegisterOptions) error {
+	defer s.dropCerts() // a renewed certificate replaces the cached one
 	f := map[string]string{}
 	checkName(f, "uuid", req.UUID, true)
 	checkName(f, "fqdn", req.FQDN, true)
@@ -116,6 +117,10 @@ func (s *Service) HostByCertFingerprint(ctx context.Context, fp string) (string,
 	if fp == "" {
 		return "", nil, fmt.Errorf("certificate %q: %w", fp, ErrNotFound)
 	}
+	now := time.Now()
+	if c, ok := s.cachedHost(fp, now); ok {
+		return c.uuid, c.cert, nil
+	}
 	h, err := s.st.HostByFingerprint(ctx, fp)
 	if err != nil {
 		return "", nil, fmt.Errorf("certificate %s: %w", fp, err)
@@ -124,6 +129,7 @@ func (s *Service) HostByCertFingerprint(ctx context.Context, fp string) (string,
 	if err != nil {
 		return "", nil, fmt.Errorf("certificate %s: stored certificate: %w", fp, err)
 	}
+	s.cacheHost(fp, cachedCert{uuid: h.UUID, cert: cert, until: now.Add(certCacheTTL)})
 	return h.UUID, cert, nil
 }
 
@@ -131,6 +137,7 @@ func (s *Service) HostByCertFingerprint(ctx context.Context, fp string) (string,
 // authenticates and its status posts are refused, while its data and
 // history are kept. ErrNotFound when absent or already unregistered.
 func (s *Service) Unregister(ctx context.Context, uuid, by string, now time.Time) error {
+	defer s.dropCerts() // the revoked certificate must stop authenticating at once
 	if strings.TrimSpace(by) == "" {
 		return fmt.Errorf("unregister %q: %w", uuid, invalid(map[string]string{"by": "empty actor"}))
 	}

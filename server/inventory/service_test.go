@@ -223,6 +223,11 @@ func TestUnregister(t *testing.T) {
 	if err := svc.IngestStatus(ctx, "h1", cert, report("h1", pkg("firefox", "115-1", wire.StateOK)), t0); err != nil {
 		t.Fatal(err)
 	}
+	// Looked up (and cached) before the revocation: the cache must not
+	// keep it alive after.
+	if uuid, _, err := svc.HostByCertFingerprint(ctx, signing.Fingerprint(cert)); err != nil || uuid != "h1" {
+		t.Fatalf("lookup before unregister = %q, %v", uuid, err)
+	}
 	if err := svc.Unregister(ctx, "h1", "alice", t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
