@@ -157,9 +157,22 @@ func TestAPI(t *testing.T) {
 		{"upload garbage", "POST", "/packages", []byte("not a zip"), &admin, 422},
 		{"upload by an admin", "POST", "/packages", upload, &admin, 201},
 		{"packages by a viewer", "GET", "/packages", nil, &viewer, 200},
+		{"packages unsigned", "GET", "/packages", nil, nil, 401},
+		{"packages by a host", "GET", "/packages", nil, &host, 401},
+		{"host detail unsigned", "GET", "/hosts/HOST-1", nil, nil, 401},
+		{"unregister unsigned", "DELETE", "/hosts/HOST-1", nil, nil, 401},
+		{"delete package by a viewer", "DELETE", "/packages/test-upload_1-1.wapt", nil, &viewer, 403},
+		{"delete package unsigned", "DELETE", "/packages/test-upload_1-1.wapt", nil, nil, 401},
+		{"delete unknown package", "DELETE", "/packages/nope_1.wapt", nil, &admin, 404},
+		{"register admin unsigned", "POST", "/admins", mustJSON(t, wire.AdminRegisterRequest{Certificate: string(certs.EncodeCertsPEM(viewer.cert)), Rights: []string{wire.RightView}}), nil, 401},
+		{"register admin with a bad bootstrap password", "POST", "/admins", mustJSON(t, wire.AdminRegisterRequest{Certificate: string(certs.EncodeCertsPEM(viewer.cert)), Rights: []string{wire.RightView}, BootstrapPassword: "guess"}), nil, 401},
+		{"register admin from another CA", "POST", "/admins", mustJSON(t, wire.AdminRegisterRequest{Certificate: string(certs.EncodeCertsPEM(outsider.cert)), Rights: []string{wire.RightView}}), &admin, 422},
+		{"register admin", "POST", "/admins", mustJSON(t, wire.AdminRegisterRequest{Certificate: string(certs.EncodeCertsPEM(viewer.cert)), Rights: []string{wire.RightView, wire.RightEditBasePackage}}), &admin, 201},
+		{"register admin malformed", "POST", "/admins", []byte("{"), &admin, 400},
 		{"unregister by a viewer", "DELETE", "/hosts/HOST-1", nil, &viewer, 403},
 		{"register admin without rights", "POST", "/admins", mustJSON(t, wire.AdminRegisterRequest{Certificate: string(certs.EncodeCertsPEM(viewer.cert)), Rights: []string{wire.RightView}}), &viewer, 403},
 		{"unregister by an admin", "DELETE", "/hosts/HOST-1", nil, &admin, 204},
+		{"delete package by an admin", "DELETE", "/packages/test-upload_1-1.wapt", nil, &admin, 204},
 		{"status after unregister", "POST", "/hosts/HOST-1/status", status, &host, 401},
 	}
 	for _, tt := range tests {
@@ -191,14 +204,15 @@ func TestAPI(t *testing.T) {
 	for _, e := range entries {
 		got[e.Action] = e.Actor + " " + e.Target
 	}
-	for action, want := range map[string]string{"upload_package": "alice test-upload_1-1.wapt", "unregister": "alice HOST-1"} {
+	for action, want := range map[string]string{"upload_package": "alice test-upload_1-1.wapt", "delete_package": "alice test-upload_1-1.wapt",
+		"register_admin": "alice victor", "unregister": "alice HOST-1"} {
 		if !strings.HasPrefix(got[action], want) {
 			t.Errorf("audit %s = %q, want %q (log: %v)", action, got[action], want, got)
 		}
 	}
 
-	// The uploaded package is in a freshly signed index, signed by the
-	// server's repository key under its host CA.
+	// The index, re-signed after the upload and the delete by the server's
+	// repository key under its host CA, no longer lists the package.
 	_, index := call(t, "GET", base+"/wapt/Packages", nil, nil)
 	_, sig := call(t, "GET", base+"/wapt/Packages.sig", nil, nil)
 	if _, err := repoindex.VerifyIndex(sig, index, signing.NewTrust(keys.HostCA()), time.Now(), "", 0); err != nil {
@@ -206,8 +220,8 @@ func TestAPI(t *testing.T) {
 	}
 	ix, err := repoindex.Parse(index, 0)
 	must(t, err)
-	if len(ix.Lookup("test-upload")) != 1 {
-		t.Errorf("uploaded package not in the index")
+	if len(ix.Lookup("test-upload")) != 0 {
+		t.Errorf("deleted package still in the index")
 	}
 }
 
