@@ -284,6 +284,14 @@ func (c *Client) ListPackages(ctx context.Context) (wire.PackageList, error) {
 	return l, err
 }
 
+// ListAdmins lists the registered admin certificates and their rights
+// (GET /api/v1/admins; needs the admin right).
+func (c *Client) ListAdmins(ctx context.Context) (wire.AdminList, error) {
+	var l wire.AdminList
+	err := c.do(ctx, http.MethodGet, "/api/v1/admins", nil, nil, &l)
+	return l, err
+}
+
 // UploadPackage sends the .wapt at path (POST /api/v1/packages). The file
 // is hashed first, for the signature, then streamed as the body.
 func (c *Client) UploadPackage(ctx context.Context, path string) (wire.PackageInfo, error) {

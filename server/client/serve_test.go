@@ -185,6 +185,9 @@ func TestAgainstServer(t *testing.T) {
 		t.Fatalf("second admin unsigned: %v", err)
 	}
 	must(t, adm.RegisterAdmin(ctx, viewReq))
+	if l, err := adm.ListAdmins(ctx); err != nil || len(l.Admins) != 2 {
+		t.Fatalf("ListAdmins = %+v, %v", l, err)
+	}
 	var ae *client.APIError
 	if err := adm.RegisterAdmin(ctx, wire.AdminRegisterRequest{Certificate: "not PEM", Rights: []string{"fly"}}); !errors.As(err, &ae) ||
 		!errors.Is(err, client.ErrInvalid) || ae.Fields["certificate"] == "" || ae.Fields["rights[0]"] == "" {

@@ -21,7 +21,27 @@ type adminsHandler struct{ *api }
 func (h *adminsHandler) Routes() chi.Router {
 	r := chi.NewRouter()
 	r.Post("/", h.register)
+	r.Get("/", h.list)
 	return r
+}
+
+// list: GET /api/v1/admins: the registered admin certificates and their
+// rights (the ACL), for admins holding the admin right.
+func (h *adminsHandler) list(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.requireAdmin(r, nil, wire.RightAdmin); err != nil {
+		writeError(w, err)
+		return
+	}
+	as, err := h.cfg.Admins.ListAdmins(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	out := wire.AdminList{Admins: []wire.AdminInfo{}}
+	for _, a := range as {
+		out.Admins = append(out.Admins, wire.AdminInfo{Name: a.Name, Fingerprint: a.Fingerprint, Rights: a.Rights, NotAfter: a.Cert.NotAfter.UTC()})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // register: POST /api/v1/admins {certificate, rights, bootstrap_password}.

@@ -25,6 +25,7 @@ type HostIssuer interface {
 type AdminStore interface {
 	PutAdmin(ctx context.Context, a auth.Admin, now time.Time) error
 	CountAdmins(ctx context.Context) (int, error)
+	ListAdmins(ctx context.Context) ([]auth.Admin, error)
 }
 
 // Body limits.

@@ -69,3 +69,33 @@ func (d *DB) CountAdmins(ctx context.Context) (int, error) {
 	})
 	return n, err
 }
+
+// ListAdmins returns every registered admin, by name.
+func (d *DB) ListAdmins(ctx context.Context) ([]auth.Admin, error) {
+	var out []auth.Admin
+	err := d.read(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT fingerprint, name, rights, cert_pem FROM admins ORDER BY name, fingerprint`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var a auth.Admin
+			var rights, pemTxt string
+			if err := rows.Scan(&a.Fingerprint, &a.Name, &rights, &pemTxt); err != nil {
+				return err
+			}
+			if err := json.Unmarshal([]byte(rights), &a.Rights); err != nil {
+				return fmt.Errorf("admin %s: rights: %w", a.Fingerprint, err)
+			}
+			cs, err := certs.ParseCertsPEM([]byte(pemTxt))
+			if err != nil {
+				return fmt.Errorf("admin %s: certificate: %w", a.Fingerprint, err)
+			}
+			a.Cert = cs[0]
+			out = append(out, a)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -41,6 +41,10 @@ func TestAdmins(t *testing.T) {
 	if n, _ := d.CountAdmins(ctx); n != 1 {
 		t.Errorf("CountAdmins = %d", n)
 	}
+	list, err := d.ListAdmins(ctx)
+	if err != nil || len(list) != 1 || list[0].Name != "alice" || !list[0].Cert.Equal(cert) {
+		t.Errorf("ListAdmins = %+v, %v", list, err)
+	}
 	if err := d.PutAdmin(ctx, auth.Admin{Name: "x"}, now); err == nil {
 		t.Error("admin without certificate accepted")
 	}

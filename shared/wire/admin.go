@@ -32,6 +32,19 @@ type AdminRegisterRequest struct {
 	BootstrapPassword string `json:"bootstrap_password,omitempty"`
 }
 
+// AdminInfo is one registered admin certificate (GET /api/v1/admins).
+type AdminInfo struct {
+	Name        string    `json:"name"`
+	Fingerprint string    `json:"fingerprint"`
+	Rights      []string  `json:"rights"`
+	NotAfter    time.Time `json:"not_after"`
+}
+
+// AdminList is the answer of GET /api/v1/admins.
+type AdminList struct {
+	Admins []AdminInfo `json:"admins"`
+}
+
 // PackageInfo describes one package of the repository.
 type PackageInfo struct {
 	Filename     string `json:"filename"`
