@@ -238,6 +238,9 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 	keys := filepath.Join(data, "keys")
 	admin("register-admin", "--cert", filepath.Join(keys, "demo-admin.crt"), "--rights", "admin", "--bootstrap-password-env", "WAPT_BOOTSTRAP")
 	adminID := []string{"--key", filepath.Join(keys, "demo-admin.pem"), "--cert", filepath.Join(keys, "demo-admin.crt")}
+	if out := admin(append([]string{"admins"}, adminID...)...); !strings.Contains(out, "demo-admin") || !strings.Contains(out, "admin") {
+		t.Errorf("admins:\n%s", out)
+	}
 	if out := admin(append([]string{"hosts", "--filter", "package=demo-hello(>=1.0)"}, adminID...)...); !strings.Contains(out, "demo-host") {
 		t.Errorf("hosts does not list the registered agent:\n%s", out)
 	}

@@ -41,7 +41,42 @@ func serverCommands(env *Env) []*cobra.Command {
 		hostsCmd(env),
 		hostShowCmd(env),
 		registerAdminCmd(env),
+		adminsCmd(env),
 	}
+}
+
+// adminsCmd lists the admin certificates the server knows and their rights.
+func adminsCmd(env *Env) *cobra.Command {
+	var sf serverFlags
+	cmd := &cobra.Command{
+		Use:   "admins [--json]",
+		Short: "List the admins registered on the server and their rights (needs the admin right)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sf.check(env, "admins", true); err != nil {
+				return err
+			}
+			c, _, _, err := sf.connect(env, sf.key, sf.cert)
+			if err != nil {
+				return err
+			}
+			l, err := c.ListAdmins(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if sf.json {
+				return printJSON(env.Stdout, l)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tRIGHTS\tVALID UNTIL\tFINGERPRINT")
+			for _, a := range l.Admins {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, strings.Join(a.Rights, ","), a.NotAfter.Format(time.DateOnly), a.Fingerprint)
+			}
+			return tw.Flush()
+		},
+	}
+	sf.add(cmd, true)
+	return cmd
 }
 
 // serverFlags are shared by the verbs that call the server.
