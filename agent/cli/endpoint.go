@@ -385,7 +385,7 @@ func endpointCommands(env *Env) []*cobra.Command {
 				}
 				return nil
 			}),
-		with(registerCmd(env, f), func(ctx context.Context, s *session, _ []string) error { return register(ctx, env, s) }),
+		with(registerCmd(), func(ctx context.Context, s *session, _ []string) error { return register(ctx, env, s) }),
 		with(&cobra.Command{Use: "clean", Short: "Delete cached package files no longer needed", Args: exactArgs(0)},
 			func(ctx context.Context, s *session, _ []string) error {
 				n, err := cleanCache(s.cfg.CacheDir)

@@ -112,7 +112,7 @@ func (s *session) sendStatus(ctx context.Context, env *Env) {
 	}
 }
 
-func registerCmd(env *Env, f *endpointFlags) *cobra.Command {
+func registerCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "register",
 		Short: "Register this host with the server (wapt_server): key, certificate, first status report",
