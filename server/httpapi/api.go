@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wapt-go/wapt/server/auth"
+	"github.com/wapt-go/wapt/shared/reqsign"
 )
 
 // HostIssuer issues host certificates (server/pki).
@@ -78,6 +79,13 @@ func readRequest(r *http.Request, limit int64, v validator) ([]byte, error) {
 		return nil, err
 	}
 	return body, v.Validate()
+}
+
+// unsignedAnonymous reports a request with neither a signature nor a TLS
+// client certificate: refused before its body is read, so anonymous
+// clients cannot make the server read large bodies.
+func unsignedAnonymous(r *http.Request) bool {
+	return r.Header.Get(reqsign.HeaderSignature) == "" && (r.TLS == nil || len(r.TLS.PeerCertificates) == 0)
 }
 
 // requireAdmin authenticates an admin over body and checks right.

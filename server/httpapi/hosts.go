@@ -78,6 +78,10 @@ func (h *hostsHandler) register(w http.ResponseWriter, r *http.Request) {
 
 // status: POST /api/v1/hosts/{uuid}/status, signed by that host's key.
 func (h *hostsHandler) status(w http.ResponseWriter, r *http.Request) {
+	if unsignedAnonymous(r) {
+		writeError(w, fmt.Errorf("%w: status reports must be signed by the host", auth.ErrUnauthenticated))
+		return
+	}
 	body, err := readBody(r, maxStatusBody)
 	if err != nil {
 		writeError(w, err)

@@ -69,8 +69,8 @@ func (h *packagesHandler) list(w http.ResponseWriter, r *http.Request) {
 // right for its section are checked; the repository then verifies the
 // package itself (signer chain, EKU rule, every member).
 func (h *packagesHandler) upload(w http.ResponseWriter, r *http.Request) {
-	if h.cfg.Auth == nil {
-		writeError(w, auth.ErrUnauthenticated)
+	if h.cfg.Auth == nil || unsignedAnonymous(r) {
+		writeError(w, fmt.Errorf("%w: uploads must be signed by an admin", auth.ErrUnauthenticated))
 		return
 	}
 	limit := pkgfile.DefaultLimits().MaxFileSize

@@ -144,6 +144,7 @@ func TestAPI(t *testing.T) {
 		{"status of another host", "POST", "/hosts/HOST-9/status", status, &host, 403},
 		{"status garbage", "POST", "/hosts/HOST-1/status", []byte("{not json"), &host, 400},
 		{"status too large", "POST", "/hosts/HOST-1/status", huge, &host, 413},
+		{"status unsigned and huge: refused before reading", "POST", "/hosts/HOST-1/status", huge, nil, 401},
 		{"status ok", "POST", "/hosts/HOST-1/status", status, &host, 204},
 		{"hosts unsigned", "GET", "/hosts", nil, nil, 401},
 		{"hosts by a host", "GET", "/hosts", nil, &host, 401},
