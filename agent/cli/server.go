@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"gopkg.in/ini.v1"
 
 	"github.com/wapt-go/wapt/server/client"
 	"github.com/wapt-go/wapt/shared/certs"
@@ -82,8 +83,48 @@ func adminsCmd(env *Env) *cobra.Command {
 // serverFlags are shared by the verbs that call the server.
 type serverFlags struct {
 	server, key, cert, ca string
+	adminConfig           string
 	timeout               time.Duration
 	json                  bool
+}
+
+// AdminConfigEnv names the admin's INI file (WAPT's waptconsole.ini keys).
+const AdminConfigEnv = "WAPT_ADMIN_CONFIG"
+
+// fromAdminConfig fills the settings not given on the command line from
+// the [global] section of the admin's INI file: wapt_server,
+// personal_certificate_path, private_key_path, server_ca (relative paths
+// are relative to the file).
+func (f *serverFlags) fromAdminConfig(env *Env) error {
+	path := f.adminConfig
+	if path == "" {
+		path = env.Getenv(AdminConfigEnv)
+	}
+	if path == "" {
+		return nil
+	}
+	file, err := ini.Load(path)
+	if err != nil {
+		return fmt.Errorf("admin config %s: %w", path, err)
+	}
+	g := file.Section("global")
+	rel := func(v string) string {
+		if v == "" || filepath.IsAbs(v) {
+			return v
+		}
+		return filepath.Join(filepath.Dir(path), v)
+	}
+	for dst, key := range map[*string]string{&f.server: "wapt_server", &f.cert: "personal_certificate_path", &f.key: "private_key_path", &f.ca: "server_ca"} {
+		if *dst != "" {
+			continue
+		}
+		v := strings.TrimSpace(g.Key(key).String())
+		if key != "wapt_server" {
+			v = rel(v)
+		}
+		*dst = v
+	}
+	return nil
 }
 
 // add registers the flags; identity adds --key/--cert (the admin identity
@@ -94,6 +135,7 @@ func (f *serverFlags) add(cmd *cobra.Command, identity bool) {
 	fl.StringVar(&f.ca, "ca", "", "CA certificate(s) of the server's TLS certificate (default: the system roots)")
 	fl.DurationVar(&f.timeout, "timeout", 10*time.Minute, "timeout of each request")
 	fl.BoolVar(&f.json, "json", false, "print the server's answer as JSON")
+	fl.StringVar(&f.adminConfig, "admin-config", "", "INI file with wapt_server, personal_certificate_path, private_key_path, server_ca in [global] (default $"+AdminConfigEnv+")")
 	if identity {
 		fl.StringVar(&f.key, "key", "", "admin private key (password from $"+PasswordEnv+" or a prompt)")
 		fl.StringVar(&f.cert, "cert", "", "admin certificate (chain)")
@@ -104,6 +146,12 @@ func (f *serverFlags) add(cmd *cobra.Command, identity bool) {
 func (f *serverFlags) check(env *Env, name string, identity bool) error {
 	if f.server == "" {
 		f.server = env.Getenv(ServerEnv)
+	}
+	if err := f.fromAdminConfig(env); err != nil {
+		return err
+	}
+	if !identity {
+		f.key, f.cert = "", ""
 	}
 	if f.server == "" {
 		return usagef("%s: --server URL (or $%s) is required", name, ServerEnv)

@@ -307,6 +307,17 @@ func TestServerVerbs(t *testing.T) {
 		if !strings.Contains(r.stdout, "h1.example.org") || !strings.Contains(r.stdout, "ERROR") || !strings.Contains(r.stderr, "1 to 2 of 5") {
 			t.Errorf("output %q / %q", r.stdout, r.stderr)
 		}
+		// The admin's INI file gives the server and the identity.
+		ini := filepath.Join(t.TempDir(), "waptconsole.ini")
+		writeFile(t, ini, "[global]\nwapt_server = "+fs.URL+"\npersonal_certificate_path = "+filepath.Join(keys, "admin.crt")+"\nprivate_key_path = "+filepath.Join(keys, "admin.pem")+"\n")
+		noServer := map[string]string{PasswordEnv: env[PasswordEnv]}
+		if r := run(t, noServer, "hosts", "--admin-config", ini); r.code != 0 || !strings.Contains(r.stdout, "h1.example.org") {
+			t.Errorf("hosts with --admin-config: exit %d: %s / %s", r.code, r.stdout, r.stderr)
+		}
+		noServer[AdminConfigEnv] = ini
+		if r := run(t, noServer, "hosts"); r.code != 0 {
+			t.Errorf("hosts with $%s: exit %d: %s", AdminConfigEnv, r.code, r.stderr)
+		}
 		r = run(t, env, cmd("hosts", "--json")...)
 		var l wire.HostList
 		if err := json.Unmarshal([]byte(r.stdout), &l); err != nil || l.Total != 5 {
