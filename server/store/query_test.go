@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/wapt-go/wapt/server/inventory"
+	"github.com/wapt-go/wapt/shared/signing"
 	"github.com/wapt-go/wapt/shared/version"
 	"github.com/wapt-go/wapt/shared/wire"
 )
@@ -29,7 +30,7 @@ func TestPageForms(t *testing.T) {
 				VersionKey: inventory.VersionKey(version.MustParse(v))})
 		}
 		st := []string{wire.StateOK, wire.StateError}[i%2]
-		if err := d.SaveStatus(ctx, inventory.StatusUpdate{UUID: uuid, Fingerprint: fingerprint(c), Status: st, At: t0,
+		if err := d.SaveStatus(ctx, inventory.StatusUpdate{UUID: uuid, Fingerprint: signing.Fingerprint(c), Status: st, At: t0,
 			Packages: pkgs, ReplacePackages: true}); err != nil {
 			t.Fatal(err)
 		}

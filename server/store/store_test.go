@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"database/sql"
 	"errors"
 	"math/big"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/wapt-go/wapt/server/inventory"
+	"github.com/wapt-go/wapt/shared/signing"
 	"github.com/wapt-go/wapt/shared/wire"
 )
 
@@ -114,7 +116,7 @@ func TestStrictTables(t *testing.T) {
 func TestTimeRoundTrip(t *testing.T) {
 	for _, tm := range []time.Time{t0, t0.Add(123456 * time.Microsecond), time.Date(1999, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))} {
 		s := formatTime(tm).(string)
-		got, err := parseTime(nullString(s))
+		got, err := parseTime(sql.NullString{String: s, Valid: true})
 		if err != nil || !got.Equal(tm) {
 			t.Errorf("%v → %q → %v, %v", tm, s, got, err)
 		}
@@ -127,7 +129,7 @@ func TestTimeRoundTrip(t *testing.T) {
 // registerRaw registers uuid through the store directly.
 func registerRaw(tb testing.TB, d *DB, uuid string, cert *x509.Certificate) {
 	tb.Helper()
-	r := inventory.Registration{UUID: uuid, FQDN: uuid, Hostname: uuid, Fingerprint: fingerprint(cert), CertDER: cert.Raw, At: t0, By: "token"}
+	r := inventory.Registration{UUID: uuid, FQDN: uuid, Hostname: uuid, Fingerprint: signing.Fingerprint(cert), CertDER: cert.Raw, At: t0, By: "token"}
 	if err := d.Register(context.Background(), r, inventory.AuditEntry{At: t0, Actor: "token", Action: "register", Target: uuid}); err != nil {
 		tb.Fatal(err)
 	}
@@ -139,7 +141,7 @@ func TestRegisterConflict(t *testing.T) {
 	d := openTest(t, "")
 	c1, c2 := selfSigned(t, "h"), selfSigned(t, "h")
 	registerRaw(t, d, "h", c1)
-	r := inventory.Registration{UUID: "h", FQDN: "h", Fingerprint: fingerprint(c2), CertDER: c2.Raw, At: t0, By: "x"}
+	r := inventory.Registration{UUID: "h", FQDN: "h", Fingerprint: signing.Fingerprint(c2), CertDER: c2.Raw, At: t0, By: "x"}
 	if err := d.Register(ctx, r, inventory.AuditEntry{}); !errors.Is(err, inventory.ErrConflict) {
 		t.Errorf("Register with Prev nil over an existing host = %v", err)
 	}
@@ -147,7 +149,7 @@ func TestRegisterConflict(t *testing.T) {
 	if err := d.Register(ctx, r, inventory.AuditEntry{}); !errors.Is(err, inventory.ErrConflict) {
 		t.Errorf("Register with a stale Prev = %v", err)
 	}
-	r.Prev = &inventory.HostAuth{UUID: "h", Fingerprint: fingerprint(c1)}
+	r.Prev = &inventory.HostAuth{UUID: "h", Fingerprint: signing.Fingerprint(c1)}
 	if err := d.Register(ctx, r, inventory.AuditEntry{At: t0, Actor: "x", Action: "reregister", Target: "h"}); err != nil {
 		t.Errorf("Register with the right Prev = %v", err)
 	}
@@ -156,7 +158,7 @@ func TestRegisterConflict(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d superseded certificates, want 1", n)
 	}
-	if err := d.SaveStatus(ctx, inventory.StatusUpdate{UUID: "h", Fingerprint: fingerprint(c1), Status: wire.StateOK}); !errors.Is(err, inventory.ErrForbidden) {
+	if err := d.SaveStatus(ctx, inventory.StatusUpdate{UUID: "h", Fingerprint: signing.Fingerprint(c1), Status: wire.StateOK}); !errors.Is(err, inventory.ErrForbidden) {
 		t.Errorf("SaveStatus with the old certificate = %v", err)
 	}
 }
