@@ -259,6 +259,18 @@ func TestDemoRepositoryEndToEnd(t *testing.T) {
 	if out := wg("search", "demo-extra"); !strings.Contains(out, "demo-extra") {
 		t.Errorf("the uploaded package is not in the agent's index:\n%s", out)
 	}
+	// The host package edited through the API makes the host a member of
+	// its depends (group filter), and the host's history shows its installs.
+	admin(append([]string{"edit-host", "demo-host", "--depends", "demo-desktop,demo-extra"}, adminID...)...)
+	if out := admin(append([]string{"hosts", "--filter", "group=demo-extra"}, adminID...)...); !strings.Contains(out, "demo-host") {
+		t.Errorf("hosts --filter group=demo-extra:\n%s", out)
+	}
+	if out := admin(append([]string{"hosts", "--filter", "group=demo-nope"}, adminID...)...); strings.Contains(out, "demo-host") {
+		t.Errorf("hosts --filter group=demo-nope lists the host:\n%s", out)
+	}
+	if out := admin(append([]string{"host-show", "demo-host"}, adminID...)...); !strings.Contains(out, "WHEN") || !strings.Contains(out, "install") || !strings.Contains(out, "demo-extra") {
+		t.Errorf("host-show history / groups:\n%s", out)
+	}
 
 	if err := srv.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

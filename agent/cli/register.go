@@ -107,7 +107,9 @@ func (s *session) sendStatus(ctx context.Context, env *Env) {
 	if err != nil {
 		return
 	}
-	if err := s.reporter.Send(ctx, report.Build(uuid, st, ins, env.Now()), env.Now()); err != nil {
+	rep := report.Build(uuid, st, ins, env.Now())
+	rep.Unit = s.cfg.HostOUDN
+	if err := s.reporter.Send(ctx, rep, env.Now()); err != nil {
 		fmt.Fprintf(env.Stderr, "status report: %v\n", err)
 	}
 }

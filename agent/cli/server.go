@@ -43,7 +43,104 @@ func serverCommands(env *Env) []*cobra.Command {
 		hostShowCmd(env),
 		registerAdminCmd(env),
 		adminsCmd(env),
+		adminRightsCmd(env),
+		adminRemoveCmd(env),
+		auditLogCmd(env),
 	}
+}
+
+// adminRightsCmd changes the rights of a registered admin certificate.
+func adminRightsCmd(env *Env) *cobra.Command {
+	var sf serverFlags
+	var rights []string
+	cmd := &cobra.Command{
+		Use:   "admin-rights FINGERPRINT --rights view,edit_host_package,...",
+		Short: "Replace the rights of a registered admin certificate (needs the admin right)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			rs := splitList(strings.Join(rights, ","))
+			if len(rs) == 0 {
+				return usagef("admin-rights: --rights is required (%s)", strings.Join(wire.Rights, ", "))
+			}
+			if err := sf.check(env, "admin-rights", true); err != nil {
+				return err
+			}
+			c, _, _, err := sf.connect(env, sf.key, sf.cert)
+			if err != nil {
+				return err
+			}
+			if err := c.SetAdminRights(cmd.Context(), strings.ToLower(args[0]), rs); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "rights of %s: %s\n", args[0], strings.Join(rs, ","))
+			return nil
+		},
+	}
+	cmd.Flags().StringSliceVar(&rights, "rights", nil, "rights, comma-separated: "+strings.Join(wire.Rights, ", "))
+	sf.add(cmd, true)
+	return cmd
+}
+
+// adminRemoveCmd unregisters an admin certificate.
+func adminRemoveCmd(env *Env) *cobra.Command {
+	var sf serverFlags
+	cmd := &cobra.Command{
+		Use:   "admin-remove FINGERPRINT",
+		Short: "Unregister an admin certificate: the server no longer accepts it (needs the admin right)",
+		Args:  exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := sf.check(env, "admin-remove", true); err != nil {
+				return err
+			}
+			c, _, _, err := sf.connect(env, sf.key, sf.cert)
+			if err != nil {
+				return err
+			}
+			if err := c.RemoveAdmin(cmd.Context(), strings.ToLower(args[0])); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "admin %s removed\n", args[0])
+			return nil
+		},
+	}
+	sf.add(cmd, true)
+	return cmd
+}
+
+// auditLogCmd prints the server's audit log.
+func auditLogCmd(env *Env) *cobra.Command {
+	var sf serverFlags
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "audit-log [--limit N] [--json]",
+		Short: "Show the server's audit log of writes, newest first (needs the admin right)",
+		Args:  exactArgs(0),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sf.check(env, "audit-log", true); err != nil {
+				return err
+			}
+			c, _, _, err := sf.connect(env, sf.key, sf.cert)
+			if err != nil {
+				return err
+			}
+			es, err := c.AuditLog(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			if sf.json {
+				return printJSON(env.Stdout, es)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "WHEN\tWHO\tACTION\tTARGET\tDETAIL")
+			for _, e := range es {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", formatTime(e.At), e.Actor, e.Action, dash(e.Target), dash(shortLine(e.Detail)))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 100, "number of entries (1..1000)")
+	sf.add(cmd, true)
+	return cmd
 }
 
 // adminsCmd lists the admin certificates the server knows and their rights.
@@ -519,8 +616,12 @@ func parseFilters(values []string, q *client.HostQuery) error {
 				q.OS = strings.TrimSpace(val)
 			case "q", "text":
 				q.Text = val
+			case "group":
+				q.Group = strings.TrimSpace(val)
+			case "unit":
+				q.Unit = strings.TrimSpace(val)
 			default:
-				return usagef("hosts: --filter %q: unknown key (status, package, os, q)", k)
+				return usagef("hosts: --filter %q: unknown key (status, package, os, group, unit, q)", k)
 			}
 		}
 	}
@@ -623,6 +724,7 @@ func hostsCmd(env *Env) *cobra.Command {
 
 func hostShowCmd(env *Env) *cobra.Command {
 	var sf serverFlags
+	var history int
 	cmd := &cobra.Command{
 		Use:   "host-show UUID [--json]",
 		Short: "Show a host: status, packages, problems, last update and upgrade",
@@ -642,12 +744,28 @@ func hostShowCmd(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var ev []wire.HostEvent
+			if history > 0 {
+				if ev, err = c.HostHistory(cmd.Context(), args[0], history); err != nil {
+					return err
+				}
+			}
 			if sf.json {
+				if history > 0 {
+					return printJSON(env.Stdout, struct {
+						wire.HostDetail
+						History []wire.HostEvent `json:"history"`
+					}{d, ev})
+				}
 				return printJSON(env.Stdout, d)
 			}
-			return printHost(env.Stdout, d)
+			if err := printHost(env.Stdout, d); err != nil {
+				return err
+			}
+			return printHistory(env.Stdout, ev)
 		},
 	}
+	cmd.Flags().IntVar(&history, "history", 20, "show the last N events of the host (0: none)")
 	sf.add(cmd, true)
 	return cmd
 }
@@ -661,6 +779,7 @@ func printHost(w io.Writer, d wire.HostDetail) error {
 		{"pending", strconv.Itoa(s.Pending)}, {"errors", strconv.Itoa(s.Errors)},
 		{"last seen", formatTime(s.LastSeen)}, {"last report", formatTime(d.LastReport)},
 		{"registered", formatTime(s.Registered)}, {"certificate", s.CertFingerprint},
+		{"unit", s.Unit}, {"groups", strings.Join(d.Groups, ", ")},
 		{"last update", runSummary(d.LastUpdate)}, {"last upgrade", runSummary(d.LastUpgrade)},
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], dash(kv[1]))
@@ -692,6 +811,19 @@ func printHost(w io.Writer, d wire.HostDetail) error {
 		fmt.Fprintf(w, "\ninventory sections: %s (--json to see them)\n", strings.Join(names, ", "))
 	}
 	return nil
+}
+
+func printHistory(w io.Writer, ev []wire.HostEvent) error {
+	if len(ev) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN\tEVENT\tBY\tTARGET\tDETAIL")
+	for _, e := range ev {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", formatTime(e.At), e.Kind, dash(e.Actor), dash(e.Target), dash(shortLine(e.Detail)))
+	}
+	return tw.Flush()
 }
 
 func runSummary(r *wire.RunSummary) string {

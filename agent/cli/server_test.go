@@ -182,6 +182,25 @@ func newFakeServer(t *testing.T, keys string) *fakeServer {
 			reply(w, 200, wire.HostDetail{Summary: wire.HostSummary{UUID: "h1", FQDN: "h1.example.org", Status: wire.StateError},
 				Packages: []wire.PackageState{{Package: "firefox", Version: "115.0-1", Status: "ERROR", State: wire.StateError, LastError: "exit 1603\nmore"}},
 				Problems: []string{"repository unreachable"}})
+		case "GET /api/v1/hosts/h1/history":
+			fs.queries = append(fs.queries, r.URL.RawQuery)
+			reply(w, 200, wire.HostHistory{Events: []wire.HostEvent{
+				{At: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), Kind: wire.EventError, Target: "firefox", Detail: "115.0-1 exit 1603"},
+				{At: time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC), Kind: "register", Actor: "token"},
+			}})
+		case "PUT /api/v1/admins/" + strings.Repeat("ab", 32):
+			var req wire.AdminRightsRequest
+			if err := json.Unmarshal(body, &req); err != nil || req.Validate() != nil {
+				reply(w, 422, wire.Error{Error: "bad rights", Code: wire.CodeInvalid})
+				return
+			}
+			fs.queries = append(fs.queries, strings.Join(req.Rights, ","))
+			w.WriteHeader(http.StatusNoContent)
+		case "DELETE /api/v1/admins/" + strings.Repeat("ab", 32):
+			w.WriteHeader(http.StatusNoContent)
+		case "GET /api/v1/audit":
+			fs.queries = append(fs.queries, r.URL.RawQuery)
+			reply(w, 200, wire.AuditLog{Entries: []wire.AuditEntry{{ID: 2, At: time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC), Actor: "alice", Action: "upload_package", Target: "x_1.wapt"}}})
 		case "GET /api/v1/hosts/h9":
 			reply(w, 404, wire.Error{Error: "host h9 not found", Code: wire.CodeNotFound})
 		case "GET /api/v1/packages":
@@ -328,12 +347,37 @@ func TestServerVerbs(t *testing.T) {
 	t.Run("host-show", func(t *testing.T) {
 		r := run(t, env, cmd("host-show", "h1")...)
 		if r.code != 0 || !strings.Contains(r.stdout, "exit 1603") || strings.Contains(r.stdout, "more") ||
-			!strings.Contains(r.stdout, "repository unreachable") {
+			!strings.Contains(r.stdout, "repository unreachable") || !strings.Contains(r.stdout, "register") {
 			t.Errorf("exit %d: %q / %s", r.code, r.stdout, r.stderr)
+		}
+		if q := fs.queries[len(fs.queries)-1]; q != "limit=20" {
+			t.Errorf("history query %q", q)
 		}
 		r = run(t, env, cmd("host-show", "h9")...)
 		if r.code != 1 || !strings.Contains(r.stderr, "host h9 not found") {
 			t.Errorf("unknown host: exit %d: %s", r.code, r.stderr)
+		}
+	})
+
+	t.Run("admin rights, removal, audit log", func(t *testing.T) {
+		fp := strings.Repeat("ab", 32)
+		if r := run(t, env, cmd("admin-rights", fp, "--rights", "view,edit_group_package")...); r.code != 0 {
+			t.Fatalf("admin-rights: exit %d: %s", r.code, r.stderr)
+		}
+		if q := fs.queries[len(fs.queries)-1]; q != "view,edit_group_package" {
+			t.Errorf("rights sent %q", q)
+		}
+		for _, bad := range [][]string{{"admin-rights", fp}, {"admin-rights", "xyz", "--rights", "view"}, {"admin-remove", "../x"}} {
+			if r := run(t, env, cmd(bad...)...); r.code == 0 {
+				t.Errorf("%v: accepted", bad)
+			}
+		}
+		if r := run(t, env, cmd("admin-remove", fp)...); r.code != 0 || !strings.Contains(r.stdout, "removed") {
+			t.Errorf("admin-remove: exit %d: %s %s", r.code, r.stdout, r.stderr)
+		}
+		r := run(t, env, cmd("audit-log", "--limit", "5")...)
+		if r.code != 0 || !strings.Contains(r.stdout, "upload_package") || fs.queries[len(fs.queries)-1] != "limit=5" {
+			t.Errorf("audit-log: exit %d: %s %s", r.code, r.stdout, r.stderr)
 		}
 	})
 

@@ -25,6 +25,9 @@ var (
 	ErrForbidden       = errors.New("forbidden")
 	// ErrNotFound is what lookups return for an unknown certificate.
 	ErrNotFound = errors.New("unknown certificate")
+	// ErrLastAdmin refuses to remove the admin right from the last admin
+	// holding it (the server would have no admin left).
+	ErrLastAdmin = errors.New("the last admin holding the admin right cannot lose it")
 )
 
 // Admin is an authenticated administrator.

@@ -216,6 +216,10 @@ type HostQuery struct {
 	Package string
 	// OS matches the operating system.
 	OS string
+	// Group is a group package: hosts whose host package depends on it.
+	Group string
+	// Unit is an organizational unit DN: hosts in it or below it.
+	Unit string
 	// Sort is the order: "name" (the server's default), "last_seen" or
 	// "status"; Desc reverses it.
 	Sort string
@@ -236,6 +240,8 @@ func (q HostQuery) Values() url.Values {
 	set("q", q.Text)
 	set("package", q.Package)
 	set("os", q.OS)
+	set("group", q.Group)
+	set("unit", q.Unit)
 	set("sort", q.Sort)
 	if q.Desc {
 		v.Set("desc", "true")
@@ -267,6 +273,22 @@ func (c *Client) Host(ctx context.Context, uuid string) (wire.HostDetail, error)
 	return d, err
 }
 
+// HostHistory returns the last limit events of a host, newest first
+// (GET /api/v1/hosts/{uuid}/history; limit 0: the server's default).
+func (c *Client) HostHistory(ctx context.Context, uuid string, limit int) ([]wire.HostEvent, error) {
+	var h wire.HostHistory
+	p, err := hostPath(uuid)
+	if err != nil {
+		return nil, err
+	}
+	var q url.Values
+	if limit > 0 {
+		q = url.Values{"limit": {strconv.Itoa(limit)}}
+	}
+	err = c.do(ctx, http.MethodGet, p+"/history", q, nil, &h)
+	return h.Events, err
+}
+
 // Unregister removes a host and revokes its certificate (DELETE
 // /api/v1/hosts/{uuid}).
 func (c *Client) Unregister(ctx context.Context, uuid string) error {
@@ -290,6 +312,50 @@ func (c *Client) ListAdmins(ctx context.Context) (wire.AdminList, error) {
 	var l wire.AdminList
 	err := c.do(ctx, http.MethodGet, "/api/v1/admins", nil, nil, &l)
 	return l, err
+}
+
+// Package returns one package of the repository (GET
+// /api/v1/packages/{filename}).
+func (c *Client) Package(ctx context.Context, filename string) (wire.PackageInfo, error) {
+	var info wire.PackageInfo
+	p, err := packagePath(filename)
+	if err != nil {
+		return info, err
+	}
+	err = c.do(ctx, http.MethodGet, p, nil, nil, &info)
+	return info, err
+}
+
+// SetAdminRights replaces the rights of a registered admin certificate
+// (PUT /api/v1/admins/{fingerprint}; needs the admin right).
+func (c *Client) SetAdminRights(ctx context.Context, fingerprint string, rights []string) error {
+	p, err := adminPath(fingerprint)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPut, p, nil, wire.AdminRightsRequest{Rights: rights}, nil)
+}
+
+// RemoveAdmin unregisters an admin certificate (DELETE
+// /api/v1/admins/{fingerprint}; needs the admin right).
+func (c *Client) RemoveAdmin(ctx context.Context, fingerprint string) error {
+	p, err := adminPath(fingerprint)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodDelete, p, nil, nil, nil)
+}
+
+// AuditLog returns the last limit entries of the server's audit log, newest
+// first (GET /api/v1/audit; needs the admin right; limit 0: 100).
+func (c *Client) AuditLog(ctx context.Context, limit int) ([]wire.AuditEntry, error) {
+	var l wire.AuditLog
+	var q url.Values
+	if limit > 0 {
+		q = url.Values{"limit": {strconv.Itoa(limit)}}
+	}
+	err := c.do(ctx, http.MethodGet, "/api/v1/audit", q, nil, &l)
+	return l.Entries, err
 }
 
 // UploadPackage sends the .wapt at path (POST /api/v1/packages). The file
@@ -325,10 +391,26 @@ func (c *Client) UploadPackage(ctx context.Context, path string) (wire.PackageIn
 // DeletePackage removes a package file from the repository (DELETE
 // /api/v1/packages/{filename}).
 func (c *Client) DeletePackage(ctx context.Context, filename string) error {
-	if filename == "" || filename == "." || filename == ".." || strings.ContainsAny(filename, `/\`) {
-		return fmt.Errorf("%w: package file name %q", ErrInvalid, filename)
+	p, err := packagePath(filename)
+	if err != nil {
+		return err
 	}
-	return c.do(ctx, http.MethodDelete, "/api/v1/packages/"+url.PathEscape(filename), nil, nil, nil)
+	return c.do(ctx, http.MethodDelete, p, nil, nil, nil)
+}
+
+func packagePath(filename string) (string, error) {
+	if filename == "" || filename == "." || filename == ".." || strings.ContainsAny(filename, `/\`) {
+		return "", fmt.Errorf("%w: package file name %q", ErrInvalid, filename)
+	}
+	return "/api/v1/packages/" + url.PathEscape(filename), nil
+}
+
+// adminPath checks an admin fingerprint: lowercase hex SHA-256.
+func adminPath(fp string) (string, error) {
+	if len(fp) != 64 || strings.Trim(fp, "0123456789abcdef") != "" {
+		return "", fmt.Errorf("%w: admin fingerprint %.80q (64 lowercase hex digits expected)", ErrInvalid, fp)
+	}
+	return "/api/v1/admins/" + fp, nil
 }
 
 // RegisterAdmin registers an admin certificate with its rights (POST

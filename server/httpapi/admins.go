@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -22,7 +23,66 @@ func (h *adminsHandler) Routes() chi.Router {
 	r := chi.NewRouter()
 	r.Post("/", h.register)
 	r.Get("/", h.list)
+	r.Put("/{fingerprint}", h.setRights)
+	r.Delete("/{fingerprint}", h.remove)
 	return r
+}
+
+// setRights: PUT /api/v1/admins/{fingerprint} {rights}: replaces the
+// rights of a registered admin certificate.
+func (h *adminsHandler) setRights(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Admins == nil || unsignedAnonymous(r) {
+		writeError(w, auth.ErrUnauthenticated)
+		return
+	}
+	var req wire.AdminRightsRequest
+	body, err := readRequest(r, maxJSONBody, &req)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	a, err := h.requireAdmin(r, body, wire.RightAdmin)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	fp := chi.URLParam(r, "fingerprint")
+	if err := h.cfg.Admins.SetAdminRights(r.Context(), fp, req.Rights); err != nil {
+		writeError(w, adminErr(err))
+		return
+	}
+	h.audit(r, a.Name, "set_admin_rights", fp, strings.Join(req.Rights, ","))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// remove: DELETE /api/v1/admins/{fingerprint}: the certificate is no
+// longer an admin.
+func (h *adminsHandler) remove(w http.ResponseWriter, r *http.Request) {
+	if h.cfg.Admins == nil {
+		writeError(w, auth.ErrUnauthenticated)
+		return
+	}
+	a, err := h.requireAdmin(r, nil, wire.RightAdmin)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	fp := chi.URLParam(r, "fingerprint")
+	if err := h.cfg.Admins.DeleteAdmin(r.Context(), fp); err != nil {
+		writeError(w, adminErr(err))
+		return
+	}
+	h.audit(r, a.Name, "remove_admin", fp, "")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// adminErr turns an unknown admin (auth.ErrNotFound, an authentication
+// failure elsewhere) into a 404.
+func adminErr(err error) error {
+	if errors.Is(err, auth.ErrNotFound) {
+		return fmt.Errorf("%w: %w", errNotFound, err)
+	}
+	return err
 }
 
 // list: GET /api/v1/admins: the registered admin certificates and their

@@ -27,6 +27,8 @@ type AdminStore interface {
 	PutAdmin(ctx context.Context, a auth.Admin, now time.Time) error
 	CountAdmins(ctx context.Context) (int, error)
 	ListAdmins(ctx context.Context) ([]auth.Admin, error)
+	SetAdminRights(ctx context.Context, fingerprint string, rights []string) error
+	DeleteAdmin(ctx context.Context, fingerprint string) error
 }
 
 // Body limits.

@@ -51,7 +51,7 @@ func writeError(w http.ResponseWriter, err error) {
 		status, code = http.StatusUnprocessableEntity, wire.CodeInvalid
 	case errors.Is(err, repository.ErrReadOnly):
 		status, code = http.StatusServiceUnavailable, wire.CodeInternal
-	case errors.Is(err, inventory.ErrConflict):
+	case errors.Is(err, inventory.ErrConflict), errors.Is(err, auth.ErrLastAdmin):
 		status, code = http.StatusConflict, "conflict"
 	case errors.Is(err, errNotFound), errors.Is(err, repository.ErrNotFound), errors.Is(err, inventory.ErrNotFound):
 		status, code = http.StatusNotFound, wire.CodeNotFound

@@ -26,6 +26,7 @@ func (h *hostsHandler) Routes() chi.Router {
 	r.Post("/{uuid}/status", h.status)
 	r.Get("/", h.list)
 	r.Get("/{uuid}", h.show)
+	r.Get("/{uuid}/history", h.history)
 	r.Delete("/{uuid}", h.unregister)
 	return r
 }
@@ -112,14 +113,18 @@ func (h *hostsHandler) status(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// list: GET /api/v1/hosts?status=&q=&package=&os=&seen_after=&sort=&desc=&offset=&limit=
+// list: GET /api/v1/hosts?status=&q=&package=&os=&group=&unit=&seen_after=&seen_before=&sort=&desc=&offset=&limit=
 func (h *hostsHandler) list(w http.ResponseWriter, r *http.Request) {
 	if _, err := h.requireAdmin(r, nil, wire.RightView); err != nil {
 		writeError(w, err)
 		return
 	}
 	v := r.URL.Query()
-	q := inventory.Query{Status: v.Get("status"), Text: v.Get("q"), HasPackage: v.Get("package"), OS: v.Get("os"), Sort: v.Get("sort"), Desc: v.Get("desc") == "true" || v.Get("desc") == "1"}
+	q := inventory.Query{
+		Status: v.Get("status"), Text: v.Get("q"), HasPackage: v.Get("package"), OS: v.Get("os"),
+		Group: v.Get("group"), Unit: v.Get("unit"),
+		Sort: v.Get("sort"), Desc: v.Get("desc") == "true" || v.Get("desc") == "1",
+	}
 	fields := map[string]string{}
 	for name, dst := range map[string]*int{"offset": &q.Offset, "limit": &q.Limit} {
 		if s := v.Get(name); s != "" {
@@ -165,6 +170,29 @@ func (h *hostsHandler) show(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, d)
 }
 
+// history: GET /api/v1/hosts/{uuid}/history?limit=N
+func (h *hostsHandler) history(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.requireAdmin(r, nil, wire.RightView); err != nil {
+		writeError(w, err)
+		return
+	}
+	limit := 0
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > inventory.MaxHistory {
+			writeError(w, &wire.FieldsError{Fields: map[string]string{"limit": fmt.Sprintf("an integer in 0..%d expected", inventory.MaxHistory)}})
+			return
+		}
+		limit = n
+	}
+	ev, err := h.cfg.Inventory.HostHistory(r.Context(), chi.URLParam(r, "uuid"), limit)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, wire.HostHistory{Events: ev})
+}
+
 // unregister: DELETE /api/v1/hosts/{uuid}: revokes the host's certificate
 // and removes its host package.
 func (h *hostsHandler) unregister(w http.ResponseWriter, r *http.Request) {
@@ -181,6 +209,8 @@ func (h *hostsHandler) unregister(w http.ResponseWriter, r *http.Request) {
 	if h.cfg.Repo != nil {
 		if err := h.cfg.Repo.DeleteHost(r.Context(), uuid); err != nil && !errors.Is(err, repository.ErrNotFound) {
 			h.cfg.Logf("unregister %s: host package: %v", uuid, err)
+		} else if err := h.cfg.Inventory.SetHostGroups(r.Context(), uuid, nil); err != nil {
+			h.cfg.Logf("unregister %s: groups: %v", uuid, err)
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)

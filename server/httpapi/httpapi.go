@@ -58,6 +58,7 @@ func New(cfg Config) http.Handler {
 		r.Mount("/hosts", (&hostsHandler{a}).Routes())
 		r.Mount("/packages", (&packagesHandler{a}).Routes())
 		r.Mount("/admins", (&adminsHandler{a}).Routes())
+		r.Mount("/audit", (&auditHandler{a}).Routes())
 	})
 	return r
 }

@@ -24,6 +24,7 @@ func (h *packagesHandler) Routes() chi.Router {
 	r := chi.NewRouter()
 	r.Get("/", h.list)
 	r.Post("/", h.upload)
+	r.Get("/{filename}", h.show)
 	r.Delete("/{filename}", h.delete)
 	return r
 }
@@ -115,12 +116,43 @@ func (h *packagesHandler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.audit(r, a.Name, "upload_package", pc.Get("filename"), pc.Package()+" "+pc.Get("version"))
+	if pc.Section() == "host" && h.cfg.Inventory != nil {
+		h.recordGroups(r, pc)
+	}
 	writeJSON(w, http.StatusCreated, packageInfo(pc))
 }
 
 func digest(h hash.Hash) (d [sha256.Size]byte) {
 	copy(d[:], h.Sum(nil))
 	return d
+}
+
+// recordGroups records the depends of host package pc as its host's
+// groups (the package was verified and published: its depends parse).
+func (h *packagesHandler) recordGroups(r *http.Request, pc *control.Control) {
+	deps, err := pc.Depends()
+	if err == nil {
+		err = h.cfg.Inventory.SetHostGroups(r.Context(), pc.Package(), deps)
+	}
+	if err != nil {
+		h.cfg.Logf("host package %s: groups: %v", pc.Package(), err)
+	}
+}
+
+// show: GET /api/v1/packages/{filename}
+func (h *packagesHandler) show(w http.ResponseWriter, r *http.Request) {
+	if _, err := h.requireAdmin(r, nil, wire.RightView); err != nil {
+		writeError(w, err)
+		return
+	}
+	name := chi.URLParam(r, "filename")
+	for _, c := range h.cfg.Repo.Packages() {
+		if c.Get("filename") == name {
+			writeJSON(w, http.StatusOK, packageInfo(c))
+			return
+		}
+	}
+	writeError(w, fmt.Errorf("%w: package %q", errNotFound, name))
 }
 
 // delete: DELETE /api/v1/packages/{filename}

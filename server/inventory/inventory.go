@@ -140,6 +140,8 @@ type StatusUpdate struct {
 	SetSections       []SectionData
 	KeepSections      map[string]string // name → hash that must be stored
 	ReconcileSections bool              // false: sections untouched
+	// Unit is the organizational unit DN the agent reported ("" if none).
+	Unit string
 }
 
 // HostFilter is a validated Query as the store runs it.
@@ -151,7 +153,9 @@ type HostFilter struct {
 	Versions   *KeyRange // nil: any version of Package
 	SeenBefore time.Time
 	SeenAfter  time.Time
-	Revoked    bool // include revoked hosts
+	Group      string // lowercase group package name; "" for none
+	Unit       string // organizational unit DN: the host's unit or one below it
+	Revoked    bool   // include revoked hosts
 	Sort       string
 	Desc       bool
 	Offset     int
@@ -180,6 +184,13 @@ type Store interface {
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
 	// AddAudit records one audit entry.
 	AddAudit(ctx context.Context, a AuditEntry) error
+	// SetHostGroups replaces the group packages host package uuid depends
+	// on (none: the host package is gone). The host need not be registered.
+	SetHostGroups(ctx context.Context, uuid string, groups []string) error
+	// HostHistory returns the last limit events of uuid, newest first:
+	// what its status posts changed and the audit log entries about it
+	// (ErrNotFound for an unknown host).
+	HostHistory(ctx context.Context, uuid string, limit int) ([]wire.HostEvent, error)
 }
 
 // Config holds the Service's dependencies.

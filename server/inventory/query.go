@@ -32,6 +32,11 @@ type Query struct {
 	HasPackage string
 	// OS is the exact OS name.
 	OS string
+	// Group is a group package name: hosts whose host package depends on it.
+	Group string
+	// Unit is an organizational unit DN ("OU=prod,DC=example,DC=lan"):
+	// hosts in that unit or any unit below it (case-insensitive).
+	Unit string
 	// SeenBefore / SeenAfter bound the last accepted status report
 	// (hosts never seen do not match either bound).
 	SeenBefore, SeenAfter time.Time
@@ -67,6 +72,7 @@ func (q Query) filter() (HostFilter, error) {
 	hf := HostFilter{
 		Status: q.Status, Text: q.Text, OS: q.OS,
 		SeenBefore: q.SeenBefore, SeenAfter: q.SeenAfter, Revoked: q.IncludeRevoked,
+		Group: strings.ToLower(q.Group), Unit: q.Unit,
 		Sort: q.Sort, Desc: q.Desc, Offset: q.Offset, Limit: q.Limit,
 	}
 	if q.Status != "" && !validState(q.Status) {
@@ -74,6 +80,8 @@ func (q Query) filter() (HostFilter, error) {
 	}
 	checkFilter(f, "text", q.Text)
 	checkFilter(f, "os", q.OS)
+	checkFilter(f, "group", q.Group)
+	checkUnit(f, "unit", q.Unit)
 	if q.HasPackage != "" {
 		r, err := version.ParseRequest(q.HasPackage)
 		if err != nil {
@@ -127,4 +135,50 @@ func checkFilter(f map[string]string, key, v string) {
 	case strings.IndexFunc(v, unicode.IsControl) >= 0:
 		f[key] = "control character"
 	}
+}
+
+// MaxHistory bounds HostHistory's limit.
+const MaxHistory = 1000
+
+// HostHistory returns the last limit events of uuid (≤ 0: 100), newest
+// first.
+func (s *Service) HostHistory(ctx context.Context, uuid string, limit int) ([]wire.HostEvent, error) {
+	if limit <= 0 {
+		limit = DefaultLimit
+	}
+	limit = min(limit, MaxHistory)
+	ev, err := s.st.HostHistory(ctx, uuid, limit)
+	if err != nil {
+		return nil, fmt.Errorf("history of %q: %w", uuid, err)
+	}
+	if ev == nil {
+		ev = []wire.HostEvent{}
+	}
+	return ev, nil
+}
+
+// MaxGroups bounds the group packages recorded for one host.
+const MaxGroups = 1000
+
+// SetHostGroups records the group packages that host package uuid depends
+// on (deps as in its control: "group-a,group-b(>=2)"); empty deps drops
+// them. Names are lower-cased and deduplicated.
+func (s *Service) SetHostGroups(ctx context.Context, uuid string, deps []version.Request) error {
+	seen := map[string]bool{}
+	groups := make([]string, 0, len(deps))
+	for _, d := range deps {
+		n := strings.ToLower(d.Name)
+		if n == "" || seen[n] || len(n) > MaxNameLen {
+			continue
+		}
+		seen[n] = true
+		groups = append(groups, n)
+	}
+	if len(groups) > MaxGroups {
+		return fmt.Errorf("groups of %q: %w: more than %d depends", uuid, ErrInvalid, MaxGroups)
+	}
+	if err := s.st.SetHostGroups(ctx, uuid, groups); err != nil {
+		return fmt.Errorf("groups of %q: %w", uuid, err)
+	}
+	return nil
 }

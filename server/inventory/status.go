@@ -121,6 +121,8 @@ func buildUpdate(uuid string, rep wire.StatusReport) (StatusUpdate, error) {
 		}
 	}
 	checkSections(f, rep, &u)
+	checkUnit(f, "unit", rep.Unit)
+	u.Unit = rep.Unit
 	if err := invalid(f); err != nil {
 		return StatusUpdate{}, err
 	}
@@ -199,5 +201,21 @@ func checkText(f map[string]string, key, v string) {
 		f[key] = fmt.Sprintf("longer than %d bytes", MaxTextLen)
 	case !utf8.ValidString(v):
 		f[key] = "not valid UTF-8"
+	}
+}
+
+// MaxUnitLen bounds an organizational unit DN.
+const MaxUnitLen = 1024
+
+// checkUnit validates an organizational unit DN: bounded, valid UTF-8, no
+// control characters.
+func checkUnit(f map[string]string, key, v string) {
+	switch {
+	case len(v) > MaxUnitLen:
+		f[key] = fmt.Sprintf("longer than %d bytes", MaxUnitLen)
+	case !utf8.ValidString(v):
+		f[key] = "not valid UTF-8"
+	case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		f[key] = "control character"
 	}
 }

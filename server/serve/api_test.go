@@ -126,6 +126,8 @@ func TestAPI(t *testing.T) {
 	huge := bytes.Repeat([]byte(" "), 17<<20)
 
 	upload := buildPackage(t, admin, adminCA)
+	viewerFP, adminFP, outsiderFP := signing.Fingerprint(viewer.cert), signing.Fingerprint(admin.cert), signing.Fingerprint(outsider.cert)
+	rights := func(r ...string) []byte { return mustJSON(t, wire.AdminRightsRequest{Rights: r}) }
 	tests := []struct {
 		name   string
 		method string
@@ -153,11 +155,28 @@ func TestAPI(t *testing.T) {
 		{"hosts bad paging", "GET", "/hosts?limit=x", nil, &viewer, 422},
 		{"host detail", "GET", "/hosts/HOST-1", nil, &viewer, 200},
 		{"host detail unknown", "GET", "/hosts/NOPE", nil, &viewer, 404},
+		{"hosts by group", "GET", "/hosts?group=grp-a&unit=OU%3Dprod,DC%3Dlan", nil, &viewer, 200},
+		{"hosts bad unit", "GET", "/hosts?unit=%00", nil, &viewer, 422},
+		{"host history unsigned", "GET", "/hosts/HOST-1/history", nil, nil, 401},
+		{"host history by an outsider", "GET", "/hosts/HOST-1/history", nil, &outsider, 401},
+		{"host history by a host", "GET", "/hosts/HOST-1/history", nil, &host, 401},
+		{"host history", "GET", "/hosts/HOST-1/history?limit=10", nil, &viewer, 200},
+		{"host history bad limit", "GET", "/hosts/HOST-1/history?limit=-1", nil, &viewer, 422},
+		{"host history unknown", "GET", "/hosts/NOPE/history", nil, &viewer, 404},
+		{"audit log unsigned", "GET", "/audit", nil, nil, 401},
+		{"audit log by an outsider", "GET", "/audit", nil, &outsider, 401},
+		{"audit log by a viewer", "GET", "/audit", nil, &viewer, 403},
+		{"audit log bad limit", "GET", "/audit?limit=0", nil, &admin, 422},
+		{"audit log by an admin", "GET", "/audit?limit=5", nil, &admin, 200},
 		{"upload by a viewer", "POST", "/packages", upload, &viewer, 403},
 		{"upload unsigned", "POST", "/packages", upload, nil, 401},
 		{"upload garbage", "POST", "/packages", []byte("not a zip"), &admin, 422},
 		{"upload by an admin", "POST", "/packages", upload, &admin, 201},
 		{"packages by a viewer", "GET", "/packages", nil, &viewer, 200},
+		{"package by a viewer", "GET", "/packages/test-upload_1-1.wapt", nil, &viewer, 200},
+		{"package unsigned", "GET", "/packages/test-upload_1-1.wapt", nil, nil, 401},
+		{"package by an outsider", "GET", "/packages/test-upload_1-1.wapt", nil, &outsider, 401},
+		{"package unknown", "GET", "/packages/nope_1.wapt", nil, &viewer, 404},
 		{"packages unsigned", "GET", "/packages", nil, nil, 401},
 		{"packages by a host", "GET", "/packages", nil, &host, 401},
 		{"host detail unsigned", "GET", "/hosts/HOST-1", nil, nil, 401},
@@ -174,6 +193,20 @@ func TestAPI(t *testing.T) {
 		{"admins unsigned", "GET", "/admins", nil, nil, 401},
 		{"admins by an admin", "GET", "/admins", nil, &admin, 200},
 		{"unregister by a viewer", "DELETE", "/hosts/HOST-1", nil, &viewer, 403},
+		{"set rights unsigned", "PUT", "/admins/" + viewerFP, rights(wire.RightView), nil, 401},
+		{"set rights by an outsider", "PUT", "/admins/" + viewerFP, rights(wire.RightView), &outsider, 401},
+		{"set rights by a viewer", "PUT", "/admins/" + viewerFP, rights(wire.RightAdmin), &viewer, 403},
+		{"set rights malformed", "PUT", "/admins/" + viewerFP, []byte("{"), &admin, 400},
+		{"set rights unknown right", "PUT", "/admins/" + viewerFP, rights("root"), &admin, 422},
+		{"set rights none", "PUT", "/admins/" + viewerFP, rights(), &admin, 422},
+		{"set rights of an unknown admin", "PUT", "/admins/00ff", rights(wire.RightView), &admin, 404},
+		{"set rights", "PUT", "/admins/" + viewerFP, rights(wire.RightView, wire.RightEditGroupPackage), &admin, 204},
+		{"remove admin unsigned", "DELETE", "/admins/" + outsiderFP, nil, nil, 401},
+		{"remove admin by a viewer", "DELETE", "/admins/" + outsiderFP, nil, &viewer, 403},
+		{"remove unknown admin", "DELETE", "/admins/00ff", nil, &admin, 404},
+		{"remove admin", "DELETE", "/admins/" + outsiderFP, nil, &admin, 204},
+		{"last admin keeps the admin right", "PUT", "/admins/" + adminFP, rights(wire.RightView), &admin, 409},
+		{"last admin cannot be removed", "DELETE", "/admins/" + adminFP, nil, &admin, 409},
 		{"register admin without rights", "POST", "/admins", mustJSON(t, wire.AdminRegisterRequest{Certificate: string(certs.EncodeCertsPEM(viewer.cert)), Rights: []string{wire.RightView}}), &viewer, 403},
 		{"unregister by an admin", "DELETE", "/hosts/HOST-1", nil, &admin, 204},
 		{"delete package by an admin", "DELETE", "/packages/test-upload_1-1.wapt", nil, &admin, 204},
@@ -209,7 +242,8 @@ func TestAPI(t *testing.T) {
 		got[e.Action] = e.Actor + " " + e.Target
 	}
 	for action, want := range map[string]string{"upload_package": "alice test-upload_1-1.wapt", "delete_package": "alice test-upload_1-1.wapt",
-		"register_admin": "alice victor", "unregister": "alice HOST-1"} {
+		"register_admin": "alice victor", "unregister": "alice HOST-1", "set_admin_rights": "alice " + viewerFP,
+		"remove_admin": "alice " + outsiderFP} {
 		if !strings.HasPrefix(got[action], want) {
 			t.Errorf("audit %s = %q, want %q (log: %v)", action, got[action], want, got)
 		}

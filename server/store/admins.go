@@ -10,6 +10,7 @@ import (
 
 	"github.com/wapt-go/wapt/server/auth"
 	"github.com/wapt-go/wapt/shared/certs"
+	"github.com/wapt-go/wapt/shared/wire"
 )
 
 var _ auth.Admins = (*DB)(nil)
@@ -98,4 +99,83 @@ func (d *DB) ListAdmins(ctx context.Context) ([]auth.Admin, error) {
 		return rows.Err()
 	})
 	return out, err
+}
+
+// SetAdminRights replaces the rights of the admin whose certificate has
+// fingerprint fp (auth.ErrNotFound when none). It refuses with
+// auth.ErrLastAdmin to take the admin right from the last admin holding it.
+func (d *DB) SetAdminRights(ctx context.Context, fp string, rights []string) error {
+	js, err := json.Marshal(rights)
+	if err != nil {
+		return err
+	}
+	return d.changeAdmin(ctx, fp, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE admins SET rights = ? WHERE fingerprint = ?`, string(js), fp)
+		return err
+	})
+}
+
+// DeleteAdmin removes the admin whose certificate has fingerprint fp
+// (auth.ErrNotFound when none); its certificate is no longer accepted. It
+// refuses with auth.ErrLastAdmin to remove the last admin holding the
+// admin right.
+func (d *DB) DeleteAdmin(ctx context.Context, fp string) error {
+	return d.changeAdmin(ctx, fp, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM admins WHERE fingerprint = ?`, fp)
+		return err
+	})
+}
+
+// changeAdmin runs change on admin fp in one transaction and checks that an
+// admin holding the admin right remains.
+func (d *DB) changeAdmin(ctx context.Context, fp string, change func(tx *sql.Tx) error) error {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM admins WHERE fingerprint = ?`, fp).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("admin %s: %w", fp, auth.ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		before, err := countAdminRight(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := change(tx); err != nil {
+			return err
+		}
+		after, err := countAdminRight(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if before > 0 && after == 0 {
+			return fmt.Errorf("admin %s: %w", fp, auth.ErrLastAdmin)
+		}
+		return nil
+	})
+}
+
+// countAdminRight counts the admins holding the admin right.
+func countAdminRight(ctx context.Context, tx *sql.Tx) (int, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT rights FROM admins`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var js string
+		var rights []string
+		if err := rows.Scan(&js); err != nil {
+			return 0, err
+		}
+		if err := json.Unmarshal([]byte(js), &rights); err != nil {
+			return 0, err
+		}
+		if (auth.Admin{Rights: rights}).Can(wire.RightAdmin) {
+			n++
+		}
+	}
+	return n, rows.Err()
 }

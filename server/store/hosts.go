@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/wapt-go/wapt/server/inventory"
+	"github.com/wapt-go/wapt/shared/wire"
 )
 
 // HostAuth implements inventory.Store.
@@ -172,11 +174,17 @@ func (d *DB) SaveStatus(ctx context.Context, u inventory.StatusUpdate) error {
 	}
 	at := formatTime(u.At)
 	return d.write(ctx, func(tx *sql.Tx) error {
-		id, cur, err := hostRow(ctx, tx, u.UUID)
+		var id, revoked int64
+		var fp, oldStatus string
+		err := tx.QueryRowContext(ctx, "SELECT id, cert_fingerprint, revoked, status FROM hosts WHERE uuid = ?", u.UUID).
+			Scan(&id, &fp, &revoked, &oldStatus)
+		if errors.Is(err, sql.ErrNoRows) {
+			return inventory.ErrNotFound
+		}
 		if err != nil {
 			return err
 		}
-		if cur.Revoked || cur.Fingerprint != u.Fingerprint {
+		if revoked != 0 || fp != u.Fingerprint {
 			return fmt.Errorf("%w: not the host's current certificate", inventory.ErrForbidden)
 		}
 		if u.ReconcileSections {
@@ -184,19 +192,70 @@ func (d *DB) SaveStatus(ctx context.Context, u inventory.StatusUpdate) error {
 				return err
 			}
 		}
+		var events []wire.HostEvent
 		if u.ReplacePackages {
-			if err := replacePackages(ctx, tx, id, u.Packages); err != nil {
+			if events, err = replacePackages(ctx, tx, id, u.Packages); err != nil {
 				return err
 			}
 		}
+		if oldStatus != u.Status {
+			d := u.Status
+			if oldStatus != "" {
+				d = oldStatus + " → " + u.Status
+			}
+			events = append(events, wire.HostEvent{Kind: wire.EventStatus, Detail: d})
+		}
+		if err := addEvents(ctx, tx, id, at, events); err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `UPDATE hosts SET status = ?, pending = ?, errors = ?, last_seen = ?, last_report = ?,
-				problems = ?, last_update = ?, last_upgrade = ?,
+				problems = ?, last_update = ?, last_upgrade = ?, unit = ?,
 				os = CASE WHEN ? = '' THEN os ELSE ? END, os_version = CASE WHEN ? = '' THEN os_version ELSE ? END
 			WHERE id = ?`,
 			u.Status, u.Pending, u.Errors, at, formatTime(u.ReportTime), string(problems), string(lastUpdate), string(lastUpgrade),
-			u.OS, u.OS, u.OSVersion, u.OSVersion, id)
+			u.Unit, u.OS, u.OS, u.OSVersion, u.OSVersion, id)
 		return err
 	})
+}
+
+// maxEvents is how many events a host keeps; older ones are pruned.
+const maxEvents = 500
+
+// maxEventDetail bounds the detail of one event (a package's last error).
+const maxEventDetail = 1024
+
+// addEvents records events of host id at time at and prunes the oldest.
+func addEvents(ctx context.Context, tx *sql.Tx, id int64, at any, events []wire.HostEvent) error {
+	if len(events) == 0 {
+		return nil
+	}
+	for _, e := range events {
+		if len(e.Detail) > maxEventDetail {
+			e.Detail = strings.ToValidUTF8(e.Detail[:maxEventDetail], "") + "…"
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT INTO host_events (host_id, at, kind, target, detail) VALUES (?, ?, ?, ?, ?)",
+			id, at, e.Kind, e.Target, e.Detail); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM host_events WHERE host_id = ? AND id <=
+		(SELECT id FROM host_events WHERE host_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)`, id, id, maxEvents)
+	return err
+}
+
+// packageEvents returns what changed for package name between the stored
+// row s (ok false: none) and the reported p.
+func packageEvents(name string, s storedPackage, ok bool, p wire.PackageState) []wire.HostEvent {
+	wasInstalled := ok && s.status == "OK"
+	switch {
+	case p.Status == "ERROR" && (!ok || s.status != "ERROR" || s.version != p.Version):
+		return []wire.HostEvent{{Kind: wire.EventError, Target: name, Detail: strings.TrimSpace(p.Version + " " + p.LastError)}}
+	case p.Status == "OK" && !wasInstalled:
+		return []wire.HostEvent{{Kind: wire.EventInstall, Target: name, Detail: p.Version}}
+	case p.Status == "OK" && s.version != p.Version:
+		return []wire.HostEvent{{Kind: wire.EventUpgrade, Target: name, Detail: s.version + " → " + p.Version}}
+	}
+	return nil
 }
 
 func reconcileSections(ctx context.Context, tx *sql.Tx, id int64, u inventory.StatusUpdate, at any) error {
@@ -257,12 +316,14 @@ func sent(secs []inventory.SectionData, name string) bool {
 	return false
 }
 
-func replacePackages(ctx context.Context, tx *sql.Tx, id int64, pkgs []inventory.PackageRow) error {
+// replacePackages writes the changed rows of pkgs and returns the events
+// the changes make (installs, upgrades, removals, failures).
+func replacePackages(ctx context.Context, tx *sql.Tx, id int64, pkgs []inventory.PackageRow) ([]wire.HostEvent, error) {
 	stored := map[string]storedPackage{}
 	rows, err := tx.QueryContext(ctx, `SELECT package, version, version_key, status, state, last_error, audit_status, install_date, explicit
 		FROM host_packages WHERE host_id = ?`, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for rows.Next() {
 		var name string
@@ -270,20 +331,22 @@ func replacePackages(ctx context.Context, tx *sql.Tx, id int64, pkgs []inventory
 		var explicit int64
 		if err := rows.Scan(&name, &p.version, &p.versionKey, &p.status, &p.state, &p.lastError, &p.auditStatus, &p.installDate, &explicit); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
 		p.explicit = explicit != 0
 		stored[name] = p
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	var upsert *sql.Stmt
+	var events []wire.HostEvent
 	for _, p := range pkgs {
 		inst := formatTime(p.InstallDate)
 		s, ok := stored[p.Package]
 		delete(stored, p.Package)
+		events = append(events, packageEvents(p.Package, s, ok, p.PackageState)...)
 		if ok && s.version == p.Version && bytes.Equal(s.versionKey, p.VersionKey) && s.status == p.Status && s.state == p.State &&
 			s.lastError == p.LastError && s.auditStatus == p.AuditStatus && s.explicit == p.Explicit &&
 			s.installDate.Valid == (inst != nil) && (inst == nil || s.installDate.String == inst.(string)) {
@@ -297,21 +360,33 @@ func replacePackages(ctx context.Context, tx *sql.Tx, id int64, pkgs []inventory
 					status = excluded.status, state = excluded.state, last_error = excluded.last_error,
 					audit_status = excluded.audit_status, install_date = excluded.install_date, explicit = excluded.explicit`)
 			if err != nil {
-				return err
+				return nil, err
 			}
 			defer upsert.Close()
 		}
 		if _, err := upsert.ExecContext(ctx, id, p.Package, p.Version, p.VersionKey, p.Status, p.State, p.LastError,
 			p.AuditStatus, inst, boolInt(p.Explicit)); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	for name := range stored {
+	for _, name := range sortedNames(stored) {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM host_packages WHERE host_id = ? AND package = ?", id, name); err != nil {
-			return err
+			return nil, err
+		}
+		if stored[name].status == "OK" {
+			events = append(events, wire.HostEvent{Kind: wire.EventRemove, Target: name, Detail: stored[name].version})
 		}
 	}
-	return nil
+	return events, nil
+}
+
+func sortedNames(m map[string]storedPackage) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func nonNil(s []string) []string {
@@ -339,6 +414,76 @@ func (d *DB) AuditLog(ctx context.Context, limit int) ([]inventory.AuditEntry, e
 			return nil, err
 		}
 		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// SetHostGroups implements inventory.Store.
+func (d *DB) SetHostGroups(ctx context.Context, uuid string, groups []string) error {
+	return d.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM host_groups WHERE uuid = ?", uuid); err != nil {
+			return err
+		}
+		for _, g := range groups {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO host_groups (uuid, grp) VALUES (?, ?) ON CONFLICT DO NOTHING", uuid, g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// HostHistory implements inventory.Store: the host's events and the audit
+// log entries targeting it, merged newest first.
+func (d *DB) HostHistory(ctx context.Context, uuid string, limit int) ([]wire.HostEvent, error) {
+	var out []wire.HostEvent
+	err := d.read(ctx, func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, "SELECT id FROM hosts WHERE uuid = ?", uuid).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return inventory.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT at, kind, target, detail, '' FROM host_events WHERE host_id = ? ORDER BY id DESC LIMIT ?`, id, limit)
+		if err != nil {
+			return err
+		}
+		if out, err = scanEvents(rows, out); err != nil {
+			return err
+		}
+		rows, err = tx.QueryContext(ctx, `SELECT at, action, '', detail, actor FROM audit_log WHERE target = ? ORDER BY id DESC LIMIT ?`, uuid, limit)
+		if err != nil {
+			return err
+		}
+		out, err = scanEvents(rows, out)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At.After(out[j].At) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+func scanEvents(rows *sql.Rows, out []wire.HostEvent) ([]wire.HostEvent, error) {
+	defer rows.Close()
+	for rows.Next() {
+		var e wire.HostEvent
+		var at sql.NullString
+		if err := rows.Scan(&at, &e.Kind, &e.Target, &e.Detail, &e.Actor); err != nil {
+			return nil, err
+		}
+		t, err := parseTime(at)
+		if err != nil {
+			return nil, err
+		}
+		e.At = t
+		out = append(out, e)
 	}
 	return out, rows.Err()
 }

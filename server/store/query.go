@@ -75,6 +75,16 @@ func hostConds(f inventory.HostFilter) ([]string, []any) {
 		conds = append(conds, "h.last_seen > ?")
 		args = append(args, formatTime(f.SeenAfter))
 	}
+	if f.Group != "" {
+		conds = append(conds, "h.uuid IN (SELECT g.uuid FROM host_groups g WHERE g.grp = ?)")
+		args = append(args, f.Group)
+	}
+	if f.Unit != "" {
+		// The unit itself, or any DN ending with ",<unit>" (a host or an OU
+		// below it). lower() keeps it portable (PostgreSQL: same SQL).
+		conds = append(conds, `(lower(h.unit) = lower(?) OR lower(h.unit) LIKE lower(?) ESCAPE '\')`)
+		args = append(args, f.Unit, "%,"+likeEscaper.Replace(f.Unit))
+	}
 	return conds, args
 }
 
@@ -125,13 +135,13 @@ func orderBy(f inventory.HostFilter) string {
 }
 
 const summaryCols = `h.uuid, h.fqdn, h.hostname, h.os, h.os_version, h.status, h.pending, h.errors,
-	h.last_seen, h.registered_at, h.cert_fingerprint`
+	h.last_seen, h.registered_at, h.cert_fingerprint, h.unit`
 
 func scanSummary(sc interface{ Scan(...any) error }) (wire.HostSummary, error) {
 	var s wire.HostSummary
 	var seen, reg sql.NullString
 	if err := sc.Scan(&s.UUID, &s.FQDN, &s.Hostname, &s.OS, &s.OSVersion, &s.Status, &s.Pending, &s.Errors,
-		&seen, &reg, &s.CertFingerprint); err != nil {
+		&seen, &reg, &s.CertFingerprint, &s.Unit); err != nil {
 		return s, err
 	}
 	var err error
@@ -245,10 +255,30 @@ func (d *DB) Host(ctx context.Context, uuid string) (wire.HostDetail, error) {
 		if h.Packages, err = packages(ctx, tx, id); err != nil {
 			return err
 		}
-		h.Sections, err = sections(ctx, tx, id)
+		if h.Sections, err = sections(ctx, tx, id); err != nil {
+			return err
+		}
+		h.Groups, err = hostGroups(ctx, tx, uuid)
 		return err
 	})
 	return h, err
+}
+
+func hostGroups(ctx context.Context, tx *sql.Tx, uuid string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT grp FROM host_groups WHERE uuid = ? ORDER BY grp", uuid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			return nil, err
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
 }
 
 type scanFunc func(dest ...any) error

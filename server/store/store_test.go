@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -61,9 +62,13 @@ func TestOpenMigrates(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "sub", "server.sqlite")
 	d := openTest(t, path)
+	steps, err := loadSteps(migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
 	v, err := d.SchemaVersion(ctx)
-	if err != nil || v != 1 {
-		t.Fatalf("SchemaVersion = %d, %v", v, err)
+	if err != nil || v != len(steps) || v < 2 {
+		t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, len(steps))
 	}
 	fi, err := os.Stat(path)
 	if err != nil {
@@ -74,7 +79,7 @@ func TestOpenMigrates(t *testing.T) {
 	}
 	d.Close()
 	d = openTest(t, path) // reopening applies nothing and keeps the data
-	if v, _ := d.SchemaVersion(ctx); v != 1 {
+	if v, _ := d.SchemaVersion(ctx); v != len(steps) {
 		t.Errorf("version after reopen = %d", v)
 	}
 	if _, err := d.db.ExecContext(ctx, "INSERT INTO schema_migrations VALUES (99, 'future', 'x')"); err != nil {
@@ -160,5 +165,34 @@ func TestRegisterConflict(t *testing.T) {
 	}
 	if err := d.SaveStatus(ctx, inventory.StatusUpdate{UUID: "h", Fingerprint: signing.Fingerprint(c1), Status: wire.StateOK}); !errors.Is(err, inventory.ErrForbidden) {
 		t.Errorf("SaveStatus with the old certificate = %v", err)
+	}
+}
+
+// TestMigrateKeepsData opens a database created by the first migration
+// only, holding a host, and checks the later migrations keep it.
+func TestMigrateKeepsData(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "server.sqlite")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := fs.ReadFile(migrations, "0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, raw, fstest.MapFS{"0001_init.sql": {Data: first}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`INSERT INTO hosts (uuid, fqdn, hostname, os, os_version, status, pending, errors, registered_at,
+		registered_by, cert_fingerprint, revoked, problems, last_update, last_upgrade)
+		VALUES ('H1', 'h1.lan', 'h1', 'linux', '12', 'OK', 0, 0, '2026-01-01T00:00:00.000000Z', 'token', 'ff', 0, '[]', 'null', 'null')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	d := openTest(t, path)
+	hs, total, err := d.ListHosts(ctx, inventory.HostFilter{Sort: inventory.SortName, Limit: 10})
+	if err != nil || total != 1 || hs[0].UUID != "H1" || hs[0].Unit != "" {
+		t.Fatalf("after migration: %+v %d %v", hs, total, err)
 	}
 }

@@ -74,3 +74,24 @@ type PackageList struct {
 	// Total is the number of packages matching the filters, all pages.
 	Total int `json:"total"`
 }
+
+// AdminRightsRequest is the body of PUT /api/v1/admins/{fingerprint}: the
+// new rights of a registered admin certificate.
+type AdminRightsRequest struct {
+	Rights []string `json:"rights"`
+}
+
+// AuditEntry is one line of the server's audit log.
+type AuditEntry struct {
+	ID     int64     `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`
+	Action string    `json:"action"`
+	Target string    `json:"target"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// AuditLog is the answer of GET /api/v1/audit, newest first.
+type AuditLog struct {
+	Entries []AuditEntry `json:"entries"`
+}

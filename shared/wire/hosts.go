@@ -73,6 +73,9 @@ type StatusReport struct {
 	// SectionHashes gives the current hash of every section the host has,
 	// changed or not; a section missing here was removed.
 	SectionHashes map[string]string `json:"section_hashes,omitempty"`
+	// Unit is the host's organizational unit DN
+	// ("CN=pc1,OU=room1,DC=example,DC=lan"), when it has one.
+	Unit string `json:"unit,omitempty"`
 }
 
 // PackageState is one package of a StatusReport or a HostDetail.
@@ -139,6 +142,8 @@ type HostSummary struct {
 	Registered time.Time `json:"registered"`
 	// CertFingerprint is the hex SHA-256 of the current host certificate.
 	CertFingerprint string `json:"cert_fingerprint,omitempty"`
+	// Unit is the organizational unit DN reported by the agent.
+	Unit string `json:"unit,omitempty"`
 }
 
 // HostList is the answer of GET /api/v1/hosts: one page of hosts.
@@ -163,4 +168,36 @@ type HostDetail struct {
 	LastReport time.Time `json:"last_report,omitzero"`
 	// Sections are the stored inventory sections, by name.
 	Sections map[string]json.RawMessage `json:"sections,omitempty"`
+	// Groups are the group packages the host package depends on.
+	Groups []string `json:"groups,omitempty"`
+}
+
+// Host event kinds (HostEvent.Kind). Status posts produce status, install,
+// upgrade, remove and error events; admin writes (register, unregister,
+// host package edits, actions) come from the audit log with their action
+// name as kind.
+const (
+	EventStatus  = "status"
+	EventInstall = "install"
+	EventUpgrade = "upgrade"
+	EventRemove  = "remove"
+	EventError   = "error"
+)
+
+// HostEvent is one line of a host's history.
+type HostEvent struct {
+	At   time.Time `json:"at"`
+	Kind string    `json:"kind"`
+	// Target is the package concerned, or empty for the host itself.
+	Target string `json:"target,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	// Actor is the admin (or "token", "host") of an audit-log event; empty
+	// for what the host reported.
+	Actor string `json:"actor,omitempty"`
+}
+
+// HostHistory is the answer of GET /api/v1/hosts/{uuid}/history, newest
+// first.
+type HostHistory struct {
+	Events []HostEvent `json:"events"`
 }

@@ -150,24 +150,35 @@ func (s *RunSummary) check(f fields, key string) {
 func (r *AdminRegisterRequest) Validate() error {
 	f := fields{}
 	checkPEM(f, "certificate", r.Certificate, "CERTIFICATE")
-	switch {
-	case len(r.Rights) == 0:
-		f.add("rights", "required")
-	case len(r.Rights) > MaxRights:
-		f.add("rights", "more than %d rights", MaxRights)
-	}
-	for i, right := range r.Rights {
-		key := fmt.Sprintf("rights[%d]", i)
-		if !slices.Contains(Rights, right) {
-			f.add(key, "unknown right %.40q (want one of %s)", right, strings.Join(Rights, ", "))
-		} else if slices.Index(r.Rights, right) != i {
-			f.add(key, "duplicate right %q", right)
-		}
-	}
+	checkRights(f, r.Rights)
 	if len(r.BootstrapPassword) > MaxPasswordLen {
 		f.add("bootstrap_password", "longer than %d bytes", MaxPasswordLen)
 	}
 	return f.err()
+}
+
+// Validate checks the rights: at least one, each known, no duplicates.
+func (r *AdminRightsRequest) Validate() error {
+	f := fields{}
+	checkRights(f, r.Rights)
+	return f.err()
+}
+
+func checkRights(f fields, rights []string) {
+	switch {
+	case len(rights) == 0:
+		f.add("rights", "required")
+	case len(rights) > MaxRights:
+		f.add("rights", "more than %d rights", MaxRights)
+	}
+	for i, right := range rights {
+		key := fmt.Sprintf("rights[%d]", i)
+		if !slices.Contains(Rights, right) {
+			f.add(key, "unknown right %.40q (want one of %s)", right, strings.Join(Rights, ", "))
+		} else if slices.Index(rights, right) != i {
+			f.add(key, "duplicate right %q", right)
+		}
+	}
 }
 
 // ValidUUID reports whether s is a valid host UUID: 1 to MaxUUIDLen
