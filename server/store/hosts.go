@@ -159,6 +159,11 @@ type storedPackage struct {
 // SaveStatus implements inventory.Store. Package rows and sections are
 // diffed against the stored ones and only the changes written, which keeps
 // the WAL small when a report repeats the previous one.
+//
+// Concurrent calls are committed together (group commit): the status
+// writer takes the waiting updates, applies each inside its own savepoint
+// (a refused update rolls back alone) and commits them in one transaction.
+// SaveStatus returns once its update is committed, or refused.
 func (d *DB) SaveStatus(ctx context.Context, u inventory.StatusUpdate) error {
 	problems, err := json.Marshal(nonNil(u.Problems))
 	if err != nil {
@@ -172,50 +177,149 @@ func (d *DB) SaveStatus(ctx context.Context, u inventory.StatusUpdate) error {
 	if err != nil {
 		return err
 	}
-	at := formatTime(u.At)
-	return d.write(ctx, func(tx *sql.Tx) error {
-		var id, revoked int64
-		var fp, oldStatus string
-		err := tx.QueryRowContext(ctx, "SELECT id, cert_fingerprint, revoked, status FROM hosts WHERE uuid = ?", u.UUID).
-			Scan(&id, &fp, &revoked, &oldStatus)
-		if errors.Is(err, sql.ErrNoRows) {
-			return inventory.ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if revoked != 0 || fp != u.Fingerprint {
-			return fmt.Errorf("%w: not the host's current certificate", inventory.ErrForbidden)
-		}
-		if u.ReconcileSections {
-			if err := reconcileSections(ctx, tx, id, u, at); err != nil {
-				return err
-			}
-		}
-		var events []wire.HostEvent
-		if u.ReplacePackages {
-			if events, err = replacePackages(ctx, tx, id, u.Packages); err != nil {
-				return err
-			}
-		}
-		if oldStatus != u.Status {
-			d := u.Status
-			if oldStatus != "" {
-				d = oldStatus + " → " + u.Status
-			}
-			events = append(events, wire.HostEvent{Kind: wire.EventStatus, Detail: d})
-		}
-		if err := addEvents(ctx, tx, id, at, events); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE hosts SET status = ?, pending = ?, errors = ?, last_seen = ?, last_report = ?,
-				problems = ?, last_update = ?, last_upgrade = ?, unit = ?,
-				os = CASE WHEN ? = '' THEN os ELSE ? END, os_version = CASE WHEN ? = '' THEN os_version ELSE ? END
-			WHERE id = ?`,
-			u.Status, u.Pending, u.Errors, at, formatTime(u.ReportTime), string(problems), string(lastUpdate), string(lastUpgrade),
-			u.Unit, u.OS, u.OS, u.OSVersion, u.OSVersion, id)
+	req := &statusReq{ctx: ctx, u: u, problems: string(problems), lastUpdate: string(lastUpdate),
+		lastUpgrade: string(lastUpgrade), done: make(chan error, 1)}
+	select {
+	case d.statusQ <- req:
+	case <-d.writerDone:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-req.done:
 		return err
+	case <-d.writerDone:
+		select {
+		case err := <-req.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
+}
+
+// statusReq is one SaveStatus call waiting for the status writer.
+type statusReq struct {
+	ctx                               context.Context
+	u                                 inventory.StatusUpdate
+	problems, lastUpdate, lastUpgrade string
+	done                              chan error // buffered: the writer never blocks
+}
+
+// maxStatusBatch bounds the updates committed together.
+const maxStatusBatch = 128
+
+// statusWriter commits the queued status updates in batches until stop is
+// closed; then it refuses what is still queued.
+func (d *DB) statusWriter() {
+	defer close(d.writerDone)
+	batch := make([]*statusReq, 0, maxStatusBatch)
+	for {
+		select {
+		case r := <-d.statusQ:
+			batch = append(batch[:0], r)
+		case <-d.stop:
+			for {
+				select {
+				case r := <-d.statusQ:
+					r.done <- ErrClosed
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxStatusBatch {
+			select {
+			case r := <-d.statusQ:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		d.saveBatch(batch)
+	}
+}
+
+// saveBatch commits batch in one transaction, each update in a savepoint.
+func (d *DB) saveBatch(batch []*statusReq) {
+	errs := make([]error, len(batch))
+	ctx := context.Background() // one caller's cancellation must not undo the others
+	err := d.write(ctx, func(tx *sql.Tx) error {
+		for i, r := range batch {
+			if err := r.ctx.Err(); err != nil {
+				errs[i] = err
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT status"); err != nil {
+				return err
+			}
+			errs[i] = saveStatus(ctx, tx, r)
+			if errs[i] != nil {
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO status"); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE status"); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+	for i, r := range batch {
+		if err != nil {
+			errs[i] = err // nothing was committed
+		}
+		r.done <- errs[i]
+	}
+}
+
+// saveStatus writes one status update inside the batch transaction.
+func saveStatus(ctx context.Context, tx *sql.Tx, r *statusReq) error {
+	u := r.u
+	at := formatTime(u.At)
+	var id, revoked int64
+	var fp, oldStatus string
+	err := tx.QueryRowContext(ctx, "SELECT id, cert_fingerprint, revoked, status FROM hosts WHERE uuid = ?", u.UUID).
+		Scan(&id, &fp, &revoked, &oldStatus)
+	if errors.Is(err, sql.ErrNoRows) {
+		return inventory.ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	if revoked != 0 || fp != u.Fingerprint {
+		return fmt.Errorf("%w: not the host's current certificate", inventory.ErrForbidden)
+	}
+	if u.ReconcileSections {
+		if err := reconcileSections(ctx, tx, id, u, at); err != nil {
+			return err
+		}
+	}
+	var events []wire.HostEvent
+	if u.ReplacePackages {
+		if events, err = replacePackages(ctx, tx, id, u.Packages); err != nil {
+			return err
+		}
+	}
+	if oldStatus != u.Status {
+		d := u.Status
+		if oldStatus != "" {
+			d = oldStatus + " → " + u.Status
+		}
+		events = append(events, wire.HostEvent{Kind: wire.EventStatus, Detail: d})
+	}
+	if err := addEvents(ctx, tx, id, at, events); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE hosts SET status = ?, pending = ?, errors = ?, last_seen = ?, last_report = ?,
+			problems = ?, last_update = ?, last_upgrade = ?, unit = ?,
+			os = CASE WHEN ? = '' THEN os ELSE ? END, os_version = CASE WHEN ? = '' THEN os_version ELSE ? END
+		WHERE id = ?`,
+		u.Status, u.Pending, u.Errors, at, formatTime(u.ReportTime), r.problems, r.lastUpdate, r.lastUpgrade,
+		u.Unit, u.OS, u.OS, u.OSVersion, u.OSVersion, id)
+	return err
 }
 
 // maxEvents is how many events a host keeps; older ones are pruned.

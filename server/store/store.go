@@ -36,7 +36,16 @@ type DB struct {
 	// instead of spinning in SQLite's busy handler (whose sleeps grow to
 	// 100 ms). Readers never take it: WAL lets them run beside the writer.
 	wmu sync.Mutex
+
+	// The status writer (group commit of SaveStatus).
+	statusQ    chan *statusReq
+	stop       chan struct{} // closed by Close
+	writerDone chan struct{} // closed when the writer has stopped
+	closeOnce  sync.Once
 }
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("store closed")
 
 // Open opens (creating when needed) the database at path, with its directory
 // (0700) and file (0600), and brings its schema up to date.
@@ -72,7 +81,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	sqlDB.SetMaxOpenConns(8)
 	sqlDB.SetMaxIdleConns(8)
-	d := &DB{db: sqlDB}
+	d := &DB{db: sqlDB, statusQ: make(chan *statusReq, 4*maxStatusBatch), stop: make(chan struct{}), writerDone: make(chan struct{})}
 	if err := d.check(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -81,6 +90,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
+	go d.statusWriter()
 	return d, nil
 }
 
@@ -116,8 +126,13 @@ func (d *DB) check(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+// Close stops the status writer (updates already queued are refused with
+// ErrClosed, none is half-written) and closes the database.
+func (d *DB) Close() error {
+	d.closeOnce.Do(func() { close(d.stop) })
+	<-d.writerDone
+	return d.db.Close()
+}
 
 // write runs fn in one write transaction (BEGIN IMMEDIATE).
 func (d *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {

@@ -9,10 +9,12 @@ import (
 	"crypto/x509/pkix"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math/big"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -194,5 +196,67 @@ func TestMigrateKeepsData(t *testing.T) {
 	hs, total, err := d.ListHosts(ctx, inventory.HostFilter{Sort: inventory.SortName, Limit: 10})
 	if err != nil || total != 1 || hs[0].UUID != "H1" || hs[0].Unit != "" {
 		t.Fatalf("after migration: %+v %d %v", hs, total, err)
+	}
+}
+
+// TestGroupCommit: concurrent status saves are committed together, yet
+// each gets its own answer: refused ones (wrong certificate, missing
+// sections) write nothing, the others are all stored. Saves after Close
+// are refused.
+func TestGroupCommit(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "server.sqlite")
+	d := openTest(t, path)
+	const n = 60
+	fps := make([]string, n)
+	for i := range n {
+		uuid := fmt.Sprintf("g%02d", i)
+		c := selfSigned(t, uuid)
+		registerRaw(t, d, uuid, c)
+		fps[i] = signing.Fingerprint(c)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := inventory.StatusUpdate{UUID: fmt.Sprintf("g%02d", i), Fingerprint: fps[i], Status: wire.StateOK, At: t0,
+				Problems: []string{fmt.Sprint("p", i)}}
+			switch i % 3 {
+			case 1:
+				u.Fingerprint = "00"
+			case 2:
+				u.ReconcileSections, u.KeepSections = true, map[string]string{"dmi": "abc"}
+				u.Status = wire.StateError
+			}
+			errs[i] = d.SaveStatus(ctx, u)
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		h, err := d.Host(ctx, fmt.Sprintf("g%02d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var missing *inventory.MissingSectionsError
+		switch i % 3 {
+		case 0:
+			if errs[i] != nil || h.Summary.Status != wire.StateOK || len(h.Problems) != 1 || h.Problems[0] != fmt.Sprint("p", i) {
+				t.Errorf("%d: %v, stored %q %v", i, errs[i], h.Summary.Status, h.Problems)
+			}
+		case 1:
+			if !errors.Is(errs[i], inventory.ErrForbidden) || h.Summary.Status != "" || !h.Summary.LastSeen.IsZero() {
+				t.Errorf("%d: %v, stored %q", i, errs[i], h.Summary.Status)
+			}
+		case 2:
+			if !errors.As(errs[i], &missing) || h.Summary.Status != "" {
+				t.Errorf("%d: %v, stored %q", i, errs[i], h.Summary.Status)
+			}
+		}
+	}
+	d.Close()
+	if err := d.SaveStatus(ctx, inventory.StatusUpdate{UUID: "g00", Fingerprint: fps[0], Status: wire.StateOK, At: t0}); !errors.Is(err, ErrClosed) {
+		t.Errorf("save after close: %v", err)
 	}
 }
