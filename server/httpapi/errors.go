@@ -7,6 +7,7 @@ import (
 
 	"github.com/wapt-go/wapt/server/auth"
 	"github.com/wapt-go/wapt/server/inventory"
+	"github.com/wapt-go/wapt/server/relay"
 	"github.com/wapt-go/wapt/server/repository"
 	"github.com/wapt-go/wapt/shared/wire"
 )
@@ -45,15 +46,15 @@ func writeError(w http.ResponseWriter, err error) {
 		status, code = http.StatusBadRequest, wire.CodeInvalid
 	case errors.Is(err, auth.ErrUnauthenticated):
 		status, code = http.StatusUnauthorized, wire.CodeUnauthorized
-	case errors.Is(err, auth.ErrForbidden), errors.Is(err, inventory.ErrForbidden):
+	case errors.Is(err, auth.ErrForbidden), errors.Is(err, inventory.ErrForbidden), errors.Is(err, relay.ErrForbidden):
 		status, code = http.StatusForbidden, wire.CodeForbidden
-	case errors.Is(err, repository.ErrRefused), errors.Is(err, inventory.ErrInvalid):
+	case errors.Is(err, repository.ErrRefused), errors.Is(err, inventory.ErrInvalid), errors.Is(err, relay.ErrInvalid):
 		status, code = http.StatusUnprocessableEntity, wire.CodeInvalid
 	case errors.Is(err, repository.ErrReadOnly):
 		status, code = http.StatusServiceUnavailable, wire.CodeInternal
-	case errors.Is(err, inventory.ErrConflict), errors.Is(err, auth.ErrLastAdmin):
+	case errors.Is(err, inventory.ErrConflict), errors.Is(err, auth.ErrLastAdmin), errors.Is(err, relay.ErrConflict):
 		status, code = http.StatusConflict, "conflict"
-	case errors.Is(err, errNotFound), errors.Is(err, repository.ErrNotFound), errors.Is(err, inventory.ErrNotFound):
+	case errors.Is(err, errNotFound), errors.Is(err, repository.ErrNotFound), errors.Is(err, inventory.ErrNotFound), errors.Is(err, relay.ErrNotFound):
 		status, code = http.StatusNotFound, wire.CodeNotFound
 	case errors.Is(err, repository.ErrBadPath):
 		status, code = http.StatusBadRequest, wire.CodeInvalid

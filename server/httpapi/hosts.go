@@ -27,6 +27,7 @@ func (h *hostsHandler) Routes() chi.Router {
 	r.Get("/", h.list)
 	r.Get("/{uuid}", h.show)
 	r.Get("/{uuid}/history", h.history)
+	r.Get("/{uuid}/uplink", h.uplink)
 	r.Delete("/{uuid}", h.unregister)
 	return r
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wapt-go/wapt/server/auth"
 	"github.com/wapt-go/wapt/server/inventory"
+	"github.com/wapt-go/wapt/server/relay"
 	"github.com/wapt-go/wapt/server/repository"
 )
 
@@ -26,6 +27,7 @@ type Config struct {
 
 	// The API (/api/v1); each part nil answers 401.
 	Inventory *inventory.Service
+	Relay     *relay.Hub
 	Auth      *auth.Authenticator
 	Admins    AdminStore
 	PKI       HostIssuer
@@ -59,6 +61,7 @@ func New(cfg Config) http.Handler {
 		r.Mount("/packages", (&packagesHandler{a}).Routes())
 		r.Mount("/admins", (&adminsHandler{a}).Routes())
 		r.Mount("/audit", (&auditHandler{a}).Routes())
+		r.Mount("/actions", (&actionsHandler{a}).Routes())
 	})
 	return r
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/wapt-go/wapt/server/auth"
 	"github.com/wapt-go/wapt/server/pki"
 	"github.com/wapt-go/wapt/server/store"
+	"github.com/wapt-go/wapt/shared/action"
 	"github.com/wapt-go/wapt/shared/certs"
 	"github.com/wapt-go/wapt/shared/pkgfile"
 	"github.com/wapt-go/wapt/shared/repoindex"
@@ -128,6 +129,16 @@ func TestAPI(t *testing.T) {
 	upload := buildPackage(t, admin, adminCA)
 	viewerFP, adminFP, outsiderFP := signing.Fingerprint(viewer.cert), signing.Fingerprint(admin.cert), signing.Fingerprint(outsider.cert)
 	rights := func(r ...string) []byte { return mustJSON(t, wire.AdminRightsRequest{Rights: r}) }
+	signAction := func(id ident) []byte {
+		a, err := action.New(action.KindUpgrade, []string{"HOST-1"}, action.Args{}, time.Now(), 0)
+		must(t, err)
+		sa, err := action.Sign(a, id.key, []*x509.Certificate{id.cert})
+		must(t, err)
+		b, err := sa.Marshal()
+		must(t, err)
+		return b
+	}
+	act, actByViewer := signAction(admin), signAction(viewer)
 	tests := []struct {
 		name   string
 		method string
@@ -168,6 +179,22 @@ func TestAPI(t *testing.T) {
 		{"audit log by a viewer", "GET", "/audit", nil, &viewer, 403},
 		{"audit log bad limit", "GET", "/audit?limit=0", nil, &admin, 422},
 		{"audit log by an admin", "GET", "/audit?limit=5", nil, &admin, 200},
+		{"action unsigned", "POST", "/actions", act, nil, 401},
+		{"action by an outsider", "POST", "/actions", act, &outsider, 401},
+		{"action by a host", "POST", "/actions", act, &host, 401},
+		{"action by a viewer", "POST", "/actions", actByViewer, &viewer, 403},
+		{"action signed by another admin", "POST", "/actions", actByViewer, &admin, 403},
+		{"action garbage", "POST", "/actions", []byte(`{"action":{}}`), &admin, 422},
+		{"action too large", "POST", "/actions", bytes.Repeat([]byte(" "), 2<<20), &admin, 413},
+		{"action", "POST", "/actions", act, &admin, 202},
+		{"action replayed", "POST", "/actions", act, &admin, 409},
+		{"actions unsigned", "GET", "/actions", nil, nil, 401},
+		{"actions by a viewer", "GET", "/actions", nil, &viewer, 200},
+		{"actions bad limit", "GET", "/actions?limit=0", nil, &viewer, 422},
+		{"action unknown", "GET", "/actions/nope", nil, &viewer, 404},
+		{"uplink unsigned", "GET", "/hosts/HOST-1/uplink", nil, nil, 401},
+		{"uplink by an admin", "GET", "/hosts/HOST-1/uplink", nil, &admin, 401},
+		{"uplink of another host", "GET", "/hosts/HOST-9/uplink", nil, &host, 403},
 		{"upload by a viewer", "POST", "/packages", upload, &viewer, 403},
 		{"upload unsigned", "POST", "/packages", upload, nil, 401},
 		{"upload garbage", "POST", "/packages", []byte("not a zip"), &admin, 422},

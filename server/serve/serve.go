@@ -28,6 +28,7 @@ import (
 	"github.com/wapt-go/wapt/server/httpapi"
 	"github.com/wapt-go/wapt/server/inventory"
 	"github.com/wapt-go/wapt/server/pki"
+	"github.com/wapt-go/wapt/server/relay"
 	"github.com/wapt-go/wapt/server/repository"
 	"github.com/wapt-go/wapt/server/store"
 	"github.com/wapt-go/wapt/shared/atomicfile"
@@ -197,10 +198,11 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 		}
 	})
 
+	hub := relay.New(relay.Config{Store: db, Trust: func() *signing.Trust { return adminTrust }, Logf: logf})
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Config{
 			Repo: repo, Logf: logf, PublicHostPackages: o.PublicHostPackages,
-			Inventory: inv, Auth: authn, Admins: db, PKI: keys, BootstrapHash: bootstrap,
+			Inventory: inv, Relay: hub, Auth: authn, Admins: db, PKI: keys, BootstrapHash: bootstrap,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
@@ -231,6 +233,7 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 		return err
 	case <-ctx.Done():
 	}
+	hub.Close()
 	shutCtx, shutCancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer shutCancel()
 	if err := srv.Shutdown(shutCtx); err != nil {

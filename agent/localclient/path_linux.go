@@ -1,0 +1,4 @@
+package localclient
+
+// DefaultPath is where the agent service listens.
+func DefaultPath() string { return "/run/waptagent/waptagent.sock" }

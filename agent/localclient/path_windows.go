@@ -1,0 +1,4 @@
+package localclient
+
+// DefaultPath is the named pipe the agent service listens on.
+func DefaultPath() string { return `\\.\pipe\waptagent` }
