@@ -46,6 +46,8 @@ func serverCommands(env *Env) []*cobra.Command {
 		adminRightsCmd(env),
 		adminRemoveCmd(env),
 		auditLogCmd(env),
+		hostActionCmd(env),
+		actionsCmd(env),
 	}
 }
 

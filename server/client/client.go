@@ -358,6 +358,41 @@ func (c *Client) AuditLog(ctx context.Context, limit int) ([]wire.AuditEntry, er
 	return l.Entries, err
 }
 
+// SubmitAction sends an action the admin signed (shared/action.Signed,
+// marshalled) for the server to relay (POST /api/v1/actions; needs the
+// trigger_action right and the request signed by the same admin).
+func (c *Client) SubmitAction(ctx context.Context, signed []byte) (wire.ActionAccepted, error) {
+	var acc wire.ActionAccepted
+	if !json.Valid(signed) {
+		return acc, fmt.Errorf("%w: the signed action is not JSON", ErrInvalid)
+	}
+	err := c.do(ctx, http.MethodPost, "/api/v1/actions", nil, json.RawMessage(signed), &acc)
+	return acc, err
+}
+
+// ListActions returns the last limit actions, newest first (GET
+// /api/v1/actions; limit 0: the server's default).
+func (c *Client) ListActions(ctx context.Context, limit int) ([]wire.ActionSummary, error) {
+	var l wire.ActionList
+	var q url.Values
+	if limit > 0 {
+		q = url.Values{"limit": {strconv.Itoa(limit)}}
+	}
+	err := c.do(ctx, http.MethodGet, "/api/v1/actions", q, nil, &l)
+	return l.Actions, err
+}
+
+// Action returns an action and where it stands on each host (GET
+// /api/v1/actions/{id}).
+func (c *Client) Action(ctx context.Context, id string) (wire.ActionDetail, error) {
+	var d wire.ActionDetail
+	if id == "" || len(id) > 128 || strings.Trim(id, "0123456789abcdef") != "" {
+		return d, fmt.Errorf("%w: action id %.80q", ErrInvalid, id)
+	}
+	err := c.do(ctx, http.MethodGet, "/api/v1/actions/"+id, nil, nil, &d)
+	return d, err
+}
+
 // UploadPackage sends the .wapt at path (POST /api/v1/packages). The file
 // is hashed first, for the signature, then streamed as the body.
 func (c *Client) UploadPackage(ctx context.Context, path string) (wire.PackageInfo, error) {
