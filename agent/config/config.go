@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +56,21 @@ type Config struct {
 	ServerCA string
 	// HostKey and HostCert are the agent's identity once registered.
 	HostKey, HostCert string
+
+	// The waptagent service.
+	// UpdatePeriod is waptupdate_task_period (minutes, or a Go duration;
+	// default 120 min): update + download-upgrade.
+	UpdatePeriod time.Duration
+	// UpgradePeriod is waptupgrade_task_period (0: no scheduled upgrade).
+	UpgradePeriod time.Duration
+	// EnrollmentToken (enrollment_token) registers the host at the
+	// service's first start.
+	EnrollmentToken string
+	// LocalAPI is the local API socket (local_api; default: the
+	// platform's, see agent/localclient.DefaultPath).
+	LocalAPI string
+	// AllowRemoteReboot accepts signed reboot actions (allow_remote_reboot).
+	AllowRemoteReboot bool
 }
 
 // Load reads path. A missing file is an error; use Default for none.
@@ -134,6 +150,18 @@ func fromINI(f *ini.File, path string) (Config, error) {
 		return c, fmt.Errorf("%w: %s: wapt_server %q: http:// or https:// expected", ErrConfig, path, c.Server)
 	}
 	c.MaxPackageSize = g.Key("max_package_size").MustInt64(16 << 30)
+	var err error
+	if c.UpdatePeriod, err = minutes(g.Key("waptupdate_task_period").String(), 120*time.Minute); err != nil {
+		return c, fmt.Errorf("%w: %s: waptupdate_task_period: %v", ErrConfig, path, err)
+	}
+	if c.UpgradePeriod, err = minutes(g.Key("waptupgrade_task_period").String(), 0); err != nil {
+		return c, fmt.Errorf("%w: %s: waptupgrade_task_period: %v", ErrConfig, path, err)
+	}
+	c.EnrollmentToken = strings.TrimSpace(g.Key("enrollment_token").String())
+	if v := strings.TrimSpace(g.Key("local_api").String()); v != "" {
+		c.LocalAPI = rel(v)
+	}
+	c.AllowRemoteReboot = g.Key("allow_remote_reboot").MustBool(false)
 	if c.ScriptTimeout <= 0 {
 		return c, fmt.Errorf("%w: %s: script_timeout must be positive", ErrConfig, path)
 	}
@@ -196,4 +224,25 @@ func csv(s string) []string {
 		}
 	}
 	return out
+}
+
+// minutes parses a WAPT period: a number of minutes ("120") or a Go
+// duration ("2h", "90s"); empty gives def. At least one minute unless 0.
+func minutes(v string, def time.Duration) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.Atoi(v)
+		if nerr != nil {
+			return 0, fmt.Errorf("%q: minutes or a duration such as 2h expected", v)
+		}
+		d = time.Duration(n) * time.Minute
+	}
+	if d < 0 || (d > 0 && d < time.Second) {
+		return 0, fmt.Errorf("%q: out of range", v)
+	}
+	return d, nil
 }

@@ -67,6 +67,27 @@ func TestLoad(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "service",
+			ini:  "[global]\nwaptupdate_task_period = 30\nwaptupgrade_task_period = 6h\nenrollment_token = tok \nlocal_api = run/agent.sock\nallow_remote_reboot = 1\n",
+			check: func(t *testing.T, c Config, dir string) {
+				if c.UpdatePeriod != 30*time.Minute || c.UpgradePeriod != 6*time.Hour || c.EnrollmentToken != "tok" ||
+					c.LocalAPI != filepath.Join(dir, "run", "agent.sock") || !c.AllowRemoteReboot {
+					t.Errorf("service = %+v", c)
+				}
+			},
+		},
+		{
+			name: "service defaults",
+			ini:  "[global]\n",
+			check: func(t *testing.T, c Config, dir string) {
+				if c.UpdatePeriod != 120*time.Minute || c.UpgradePeriod != 0 || c.LocalAPI != "" || c.AllowRemoteReboot {
+					t.Errorf("service defaults = %+v", c)
+				}
+			},
+		},
+		{name: "bad update period", ini: "[global]\nwaptupdate_task_period = often\n", wantErr: true},
+		{name: "negative upgrade period", ini: "[global]\nwaptupgrade_task_period = -5\n", wantErr: true},
 		{name: "verification off refused", ini: "[global]\nwapt_server = https://srv\nverify_cert = 0\n", wantErr: true},
 		{name: "bad server url", ini: "[global]\nwapt_server = srv.example.lan\n", wantErr: true},
 		{name: "missing section", ini: "[global]\nrepositories=nope\n", wantErr: true},
