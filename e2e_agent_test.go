@@ -253,6 +253,12 @@ def audit():
 		}
 	}
 
+	// wapt-get on a host whose service runs hands the work to the service
+	// through the local API (the caller identified by the OS).
+	if out := wapt(true, "update", "-c", agents["agent-a"].ini); !strings.Contains(out, "handed to the service") || !strings.Contains(out, "update: OK") {
+		t.Errorf("wapt-get update with the service running:\n%s", out)
+	}
+
 	// Refused: an action signed by an admin certificate the agents do not
 	// trust (its CA is not theirs) is refused by the server already; an
 	// action for another host is not run by the agent it does not name.

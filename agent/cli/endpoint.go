@@ -171,6 +171,9 @@ func endpointCommands(env *Env) []*cobra.Command {
 		}
 		reports := reportingVerbs[cmd.Name()]
 		cmd.RunE = func(cmd *cobra.Command, args []string) error {
+			if ok, err := viaService(cmd.Context(), env, f, cmd.Name(), args); ok {
+				return err
+			}
 			s, err := openSession(cmd.Context(), env, f, scriptOutput(env, f))
 			if err != nil {
 				return err
