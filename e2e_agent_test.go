@@ -253,6 +253,15 @@ def audit():
 		}
 	}
 
+	// The agents sent their real inventory: dpkg software on this machine.
+	if out := admin("host-show", "agent-a", "--json"); !strings.Contains(out, `"software"`) || !strings.Contains(out, `"hardware`) && !strings.Contains(out, `"cpu"`) {
+		t.Errorf("host-show agent-a: no inventory sections:\n%.2000s", out)
+	}
+	out = admin("host-action", "inventory", "--host", "agent-a", "--wait", "60s")
+	if len(doneRE.FindAllString(out, -1)) != 1 {
+		t.Errorf("inventory action:\n%s", out)
+	}
+
 	// wapt-get on a host whose service runs hands the work to the service
 	// through the local API (the caller identified by the OS).
 	if out := wapt(true, "update", "-c", agents["agent-a"].ini); !strings.Contains(out, "handed to the service") || !strings.Contains(out, "update: OK") {

@@ -18,7 +18,6 @@ import (
 	"github.com/wapt-go/wapt/agent/daemon"
 	"github.com/wapt-go/wapt/agent/localapi"
 	"github.com/wapt-go/wapt/agent/localclient"
-	"github.com/wapt-go/wapt/agent/report"
 	"github.com/wapt-go/wapt/agent/uplink"
 	"github.com/wapt-go/wapt/shared/action"
 	"github.com/wapt-go/wapt/shared/certs"
@@ -248,7 +247,8 @@ func runAgentOnce(ctx context.Context, env *Env, path string, retry time.Duratio
 		AllowReboot: cfg.AllowRemoteReboot, Logf: logf, Now: env.Now,
 	}
 	if s.reporter != nil {
-		dcfg.Report = func(ctx context.Context) error { return sendStatusReport(ctx, s, env.Now()) }
+		dcfg.Report = func(ctx context.Context) error { return postStatus(ctx, s, env.Now(), false) }
+		dcfg.FullReport = func(ctx context.Context) error { return postStatus(ctx, s, env.Now(), true) }
 	}
 	if v, err := actionVerifier(ctx, s); err != nil {
 		logf("remote actions disabled: %v", err)
@@ -330,25 +330,6 @@ func actionVerifier(ctx context.Context, s *session) (*action.Verifier, error) {
 		v.HostCAs = signing.NewTrust(cas...)
 	}
 	return v, nil
-}
-
-// sendStatusReport builds and sends (or queues) this host's status.
-func sendStatusReport(ctx context.Context, s *session, now time.Time) error {
-	uuid, err := s.eng.HostUUID(ctx)
-	if err != nil {
-		return err
-	}
-	st, err := s.eng.Status(ctx)
-	if err != nil {
-		return err
-	}
-	ins, err := s.eng.Installed(ctx)
-	if err != nil {
-		return err
-	}
-	rep := report.Build(uuid, st, ins, now)
-	rep.Unit = s.cfg.HostOUDN
-	return s.reporter.Send(ctx, rep, now)
 }
 
 // actionHandler forwards the uplink's calls to the daemon, created after

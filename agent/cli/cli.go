@@ -108,6 +108,7 @@ func newRoot(env *Env) *cobra.Command {
 		scanPackagesCmd(env),
 	)
 	root.AddCommand(endpointCommands(env)...)
+	root.AddCommand(inventoryCmd(env))
 	root.AddCommand(serverCommands(env)...)
 	return root
 }

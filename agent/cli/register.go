@@ -22,6 +22,7 @@ import (
 
 	"github.com/wapt-go/wapt/agent/config"
 	"github.com/wapt-go/wapt/agent/hostinfo"
+	"github.com/wapt-go/wapt/agent/inventory"
 	"github.com/wapt-go/wapt/agent/report"
 	"github.com/wapt-go/wapt/server/client"
 	"github.com/wapt-go/wapt/shared/atomicfile"
@@ -88,28 +89,13 @@ func newReporter(cfg config.Config, st report.Queue, logf func(string, ...any)) 
 	return &report.Sender{Poster: c, Queue: st, Logf: logf}, nil
 }
 
-// sendStatus builds and sends this host's status report; a server that
-// cannot be reached only queues it.
+// sendStatus builds and sends this host's status report with its changed
+// inventory; a server that cannot be reached only queues it.
 func (s *session) sendStatus(ctx context.Context, env *Env) {
 	if s.reporter == nil {
 		return
 	}
-	uuid, err := s.eng.HostUUID(ctx)
-	if err != nil {
-		return
-	}
-	st, err := s.eng.Status(ctx)
-	if err != nil {
-		fmt.Fprintf(env.Stderr, "status report not sent: %v\n", err)
-		return
-	}
-	ins, err := s.eng.Installed(ctx)
-	if err != nil {
-		return
-	}
-	rep := report.Build(uuid, st, ins, env.Now())
-	rep.Unit = s.cfg.HostOUDN
-	if err := s.reporter.Send(ctx, rep, env.Now()); err != nil {
+	if err := postStatus(ctx, s, env.Now(), false); err != nil {
 		fmt.Fprintf(env.Stderr, "status report: %v\n", err)
 	}
 }
@@ -154,6 +140,11 @@ func register(ctx context.Context, env *Env, s *session) error {
 	info := hostinfo.Detect()
 	req := wire.RegisterRequest{UUID: uuid, FQDN: info.FQDN, Hostname: info.Hostname,
 		CSR: string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: csr}))}
+	secs, _, err := collectInventory(ctx)
+	if err != nil {
+		return err
+	}
+	req.Sections = secs
 	ccfg := client.Config{BaseURL: cfg.Server, Timeout: 30 * time.Second, UserAgent: "wapt-get"}
 	if ccfg.HTTPClient, err = serverHTTPClient(cfg); err != nil {
 		return err
@@ -200,6 +191,13 @@ func register(ctx context.Context, env *Env, s *session) error {
 		if err := atomicfile.WriteFile(filepath.Join(filepath.Dir(cfg.HostCert), "server-ca.crt"), []byte(resp.CA), 0o644); err != nil {
 			return err
 		}
+	}
+	acked := map[string]string{}
+	for name, data := range secs {
+		acked[name] = inventory.Hash(data)
+	}
+	if err := saveAcked(ctx, s, acked); err != nil {
+		return err
 	}
 	fmt.Fprintf(env.Stdout, "registered %s with %s (certificate valid until %s)\n", uuid, cfg.Server, cs[0].NotAfter.UTC().Format(time.DateOnly))
 	if s.reporter, err = newReporter(cfg, s.store, func(f string, a ...any) { fmt.Fprintf(env.Stderr, f+"\n", a...) }); err != nil {

@@ -47,8 +47,11 @@ type Uplink interface {
 // Config holds the daemon's dependencies and settings.
 type Config struct {
 	Engine Engine
-	// Report sends a status report to the server (nil: not registered).
-	Report func(ctx context.Context) error
+	// Report sends a status report to the server (nil: not registered),
+	// with the inventory sections that changed; FullReport with all of
+	// them (the inventory action).
+	Report     func(ctx context.Context) error
+	FullReport func(ctx context.Context) error
 	// Verifier checks admin-signed actions (nil: every action refused).
 	Verifier *action.Verifier
 	// Uplink receives action results (nil: none sent).
@@ -320,7 +323,11 @@ func (d *Daemon) run(ctx context.Context, t *task) (string, error) {
 		}
 		msg = fmt.Sprintf("audit: %d packages audited, %s", n, orDash(worst))
 	case kindInventory:
-		msg = "inventory sent"
+		if d.cfg.FullReport == nil {
+			err = errors.New("not registered with a server")
+		} else if err = d.cfg.FullReport(ctx); err == nil {
+			msg = "inventory sent"
+		}
 	case kindSession:
 		err = errors.New("session-setup runs at each user's logon, not from the service")
 	case kindReboot:
@@ -328,7 +335,7 @@ func (d *Daemon) run(ctx context.Context, t *task) (string, error) {
 	default:
 		err = fmt.Errorf("unknown task kind %q", t.info.Kind)
 	}
-	if d.cfg.Report != nil && t.info.Kind != kindSession {
+	if d.cfg.Report != nil && t.info.Kind != kindSession && t.info.Kind != kindInventory {
 		if rerr := d.cfg.Report(ctx); rerr != nil {
 			d.cfg.Logf("status report: %v", rerr)
 		}

@@ -219,12 +219,13 @@ func failed(name string, err error) Section {
 	return Section{Name: name, Data: data, Err: fmt.Errorf("inventory %s: %w", name, err)}
 }
 
-// encode marshals v as compact JSON without HTML escaping (maintainer
-// addresses keep their <>), deterministic for equal values.
+// encode marshals v as compact JSON, deterministic for equal values, in
+// the form encoding/json gives when it marshals a json.RawMessage again
+// (HTML characters escaped): the bytes the server receives, and hashes,
+// are the bytes hashed here.
 func encode(v any) (json.RawMessage, error) {
 	var b jsonBuffer
 	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}

@@ -136,14 +136,28 @@ func TestHashAndMap(t *testing.T) {
 	}
 }
 
-func TestEncodeKeepsMarkup(t *testing.T) {
+// TestEncodeStableUnderRemarshal: a section's bytes are what a client
+// sends after marshalling the report (encoding/json escapes HTML in a
+// RawMessage again), so the hash the agent computes is the hash of what the
+// server receives.
+func TestEncodeStableUnderRemarshal(t *testing.T) {
 	t.Parallel()
 	b, err := encode([]Software{{Name: "a", Publisher: "A <a@example.org> & co", Source: "dpkg"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := `[{"name":"a","version":"","publisher":"A <a@example.org> & co","source":"dpkg"}]`; string(b) != want {
-		t.Errorf("encode = %s, want %s", b, want)
+	again, err := json.Marshal(struct {
+		D json.RawMessage `json:"d"`
+	}{b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"d":` + string(b) + `}`; string(again) != want {
+		t.Errorf("re-marshalled %s, want %s", again, want)
+	}
+	var back []Software
+	if err := json.Unmarshal(b, &back); err != nil || back[0].Publisher != "A <a@example.org> & co" {
+		t.Errorf("decoded %+v %v", back, err)
 	}
 }
 

@@ -6,6 +6,8 @@ package report
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -142,4 +144,33 @@ func transient(err error) bool {
 		return ae.Status >= 500 || ae.Status == 429
 	}
 	return !errors.Is(err, context.Canceled)
+}
+
+// AddInventory puts the inventory sections into rep: the hash of every
+// section, and the data of those whose hash differs from acked[name] (all
+// of them when acked is nil, as after a conflict). It returns the hashes,
+// which the caller records as acknowledged once the report is accepted.
+func AddInventory(rep *wire.StatusReport, secs map[string]json.RawMessage, acked map[string]string) map[string]string {
+	hashes := make(map[string]string, len(secs))
+	for name, data := range secs {
+		h := sha256.Sum256(data)
+		hash := hex.EncodeToString(h[:])
+		hashes[name] = hash
+		if acked != nil && acked[name] == hash {
+			continue
+		}
+		if rep.Sections == nil {
+			rep.Sections = map[string]wire.Section{}
+		}
+		rep.Sections[name] = wire.Section{Hash: hash, Data: data}
+	}
+	rep.SectionHashes = hashes
+	return hashes
+}
+
+// IsConflict reports a status report the server refused because it lacks
+// sections the report only listed by hash: send it again with all of them.
+func IsConflict(err error) bool {
+	var ae *client.APIError
+	return errors.As(err, &ae) && ae.Status == 409
 }
