@@ -6,13 +6,13 @@ DATA ?= ./data
 LISTEN ?= 127.0.0.1:8080
 
 # Pure-Go binaries: always CGO_ENABLED=0 so they cross-compile and run anywhere.
-PURE_CMDS := ./server/cmd/waptserver ./agent/cmd/wapt-get ./server/cmd/waptloadgen
+PURE_CMDS := ./server/cmd/waptserver ./agent/cmd/wapt-get ./agent/cmd/waptagent ./server/cmd/waptloadgen
 CROSS_TARGETS := windows/amd64 darwin/arm64 linux/amd64
 
-.PHONY: help deps build test bench lint cross run clean fuzz loadgen
+.PHONY: help deps build test bench lint cross run clean fuzz loadgen loadgen-sessions
 
 help:
-	@echo "make run    build, create a demo repository with two signed packages in $(DATA), serve it on http://$(LISTEN)"
+	@echo "make run    build; demo repository in $(DATA); waptserver on http://$(LISTEN) and two waptagent services; an upgrade action brings them to OK"
 	@echo "make test   install missing system packages (root only), lint, run every test"
 	@echo "make build  build the binaries into $(BIN)/"
 	@echo "make bench  run the benchmarks (1 GiB package, 2,000-package index, resolution, agent update and DB)"
@@ -20,6 +20,7 @@ help:
 	@echo "make lint   gofmt + go vet"
 	@echo "make fuzz   run each fuzz target for FUZZTIME (default 30s)"
 	@echo "make loadgen  load an in-process server: LOAD_HOSTS hosts post LOAD_RATE status reports/s for LOAD_DURATION"
+	@echo "make loadgen-sessions  SESSIONS websocket sessions on a separate waptserver process, an action fanned out to FANOUT of them"
 
 deps:
 	@packaging/install-deps.sh base
@@ -56,6 +57,16 @@ LOAD_DURATION ?= 20s
 loadgen:
 	$(GO) run ./server/cmd/waptloadgen --self --hosts $(LOAD_HOSTS) --rate $(LOAD_RATE) --duration $(LOAD_DURATION)
 
+# Needs SESSIONS + 512 open files per process (RLIMIT_NOFILE; waptloadgen
+# raises the soft limit to the hard one, and the hard one too as root with
+# CAP_SYS_RESOURCE).
+SESSIONS ?= 50000
+FANOUT ?= 10000
+loadgen-sessions:
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ ./server/cmd/waptserver ./server/cmd/waptloadgen
+	$(BIN)/waptloadgen --sessions $(SESSIONS) --fanout $(FANOUT) --spawn-server $(BIN)/waptserver
+
 cross:
 	@set -e; for t in $(CROSS_TARGETS); do \
 	  os=$${t%/*}; arch=$${t#*/}; echo "== $$os/$$arch"; \
@@ -64,8 +75,7 @@ cross:
 	done
 
 run: deps build
-	packaging/demo-repo.sh $(BIN) $(DATA)
-	$(BIN)/waptserver --data $(DATA) --listen $(LISTEN) --public-host-packages --tls=false
+	packaging/demo-run.sh $(BIN) $(DATA) $(LISTEN)
 
 clean:
 	rm -rf $(BIN)
