@@ -77,6 +77,8 @@ type LocalStatus struct {
 	Connected bool `json:"connected"`
 	// Errors are human-readable problems (failed packages, bad config).
 	Errors []string `json:"errors,omitempty"`
+	// Exit is the waptexit policy of this host (from the agent's ini).
+	Exit ExitPolicy `json:"exit"`
 }
 
 // LocalPackage is one package of LocalStatus.Pending.
@@ -172,4 +174,22 @@ func (r *LocalTaskRequest) Validate() error {
 		}
 	}
 	return f.err()
+}
+
+// ExitPolicy is what waptexit may do at shutdown (WAPT's ini keys).
+type ExitPolicy struct {
+	// AllowCancel (allow_cancel_upgrade, default true) shows "Postpone".
+	AllowCancel bool `json:"allow_cancel_upgrade"`
+	// Priorities (upgrade_priorities): only packages of these priorities
+	// are installed at shutdown (empty: all).
+	Priorities []string `json:"upgrade_priorities,omitempty"`
+	// OnlyIfNotProcessRunning (upgrade_only_if_not_process_running): skip
+	// packages whose impacted_process is running.
+	OnlyIfNotProcessRunning bool `json:"upgrade_only_if_not_process_running"`
+	// MaxDuration (max_waptexit_duration, seconds; 0 = no cap) bounds the
+	// whole shutdown upgrade.
+	MaxDuration int `json:"max_waptexit_duration,omitempty"`
+	// Countdown (waptexit_countdown, seconds, default 10) before the
+	// upgrade starts on its own.
+	Countdown int `json:"waptexit_countdown"`
 }
