@@ -78,7 +78,7 @@ type LocalStatus struct {
 	// Errors are human-readable problems (failed packages, bad config).
 	Errors []string `json:"errors,omitempty"`
 	// Exit is the waptexit policy of this host (from the agent's ini).
-	Exit ExitPolicy `json:"exit"`
+	Exit *ExitPolicy `json:"exit,omitempty"`
 }
 
 // LocalPackage is one package of LocalStatus.Pending.
