@@ -127,7 +127,9 @@ func (h *hostsHandler) uplink(w http.ResponseWriter, r *http.Request) {
 		return // Accept has answered
 	}
 	c.SetReadLimit(wire.MaxUplinkMessage)
-	h.cfg.Relay.Serve(r.Context(), uuid, wsConn{c})
+	// The session outlives this handler (the request and its buffers are
+	// released now); the hub bounds it and ends it at shutdown.
+	h.cfg.Relay.Start(uuid, wsConn{c})
 }
 
 // wsConn adapts a websocket to relay.Conn.

@@ -28,6 +28,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		caFile     string
 		self, keep bool
 		cpuProfile string
+		so         sessionFlags
 	)
 	fs.StringVar(&cfg.Server, "server", "", "server base URL, such as https://wapt.example.lan:8443")
 	fs.StringVar(&caFile, "ca", "", "PEM file of the CA that issued the server's TLS certificate (default: system roots)")
@@ -42,7 +43,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Workers, "workers", DefaultWorkers, "requests in flight at most")
 	fs.BoolVar(&cfg.Warmup, "warmup", true, "send each host's first report (every package new to the server) before the timed run")
 	fs.StringVar(&cfg.Prefix, "prefix", "", "host UUID prefix (default: loadgen- and a random suffix)")
-	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the post phase to this file (with --self it covers the server too)")
+	fs.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the post phase, or with --sessions of the fan-out, to this file (with --self it covers the server too)")
+	so.add(fs)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -67,6 +69,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		if !cfg.RootCAs.AppendCertsFromPEM(b) {
 			return fmt.Errorf("%s: no PEM certificate", caFile)
 		}
+	}
+	if so.sessions > 0 {
+		so.cpuProfile = cpuProfile
+		return mainSessions(ctx, cfg, self, keep, so, logger, stdout)
+	}
+	if so.spawn != "" {
+		return errors.New("--spawn-server needs --sessions")
 	}
 	if self {
 		if cfg.Server != "" {

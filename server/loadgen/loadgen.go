@@ -1,7 +1,11 @@
 // Package loadgen is a load generator for waptserver, like Fleet's
 // osquery-perf: it registers simulated hosts (each with its own ECDSA key
 // and certificate) and posts their signed status reports at a fixed rate,
-// then reports throughput and latency percentiles.
+// then reports throughput and latency percentiles. In session mode
+// (RunSessions) the hosts open their websocket uplinks instead and stay
+// connected, an admin-signed action is fanned out to some of them and its
+// delivery timed, and the server's memory is read (a server spawned as its
+// own process, SpawnServer, is measured alone).
 //
 // Pacing is open-loop: post i is scheduled at start + i/rate whatever the
 // server's speed, and its latency is measured from that scheduled time, so
@@ -179,14 +183,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	tr := &http.Transport{
-		TLSClientConfig:     &tls.Config{RootCAs: cfg.RootCAs},
-		MaxIdleConns:        2 * cfg.Workers,
-		MaxIdleConnsPerHost: 2 * cfg.Workers,
-		IdleConnTimeout:     90 * time.Second,
-		// HTTP/1.1 (no ForceAttemptHTTP2): a connection per busy worker,
-		// as separate agents have, rather than one multiplexed stream.
-	}
+	tr := newTransport(cfg)
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr}
 	errs := &errorSamples{}
@@ -223,6 +220,37 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 	return res, ctx.Err()
 }
 
+// newTransport returns the transport of the registrations and posts.
+func newTransport(cfg Config) *http.Transport {
+	return &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: cfg.RootCAs},
+		MaxIdleConns:        2 * cfg.Workers,
+		MaxIdleConnsPerHost: 2 * cfg.Workers,
+		IdleConnTimeout:     90 * time.Second,
+		// HTTP/1.1 (no ForceAttemptHTTP2): a connection per busy worker,
+		// as separate agents have, rather than one multiplexed stream.
+	}
+}
+
+// parallel calls fn(i) for every i in [0, n), workers at a time, and
+// returns when all calls have returned; it starts no new call once ctx ends.
+func parallel(ctx context.Context, workers, n int, fn func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(workers, n) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				fn(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // register generates a key and a CSR for each host and registers it with
 // the enrollment token, cfg.Workers at a time.
 func register(ctx context.Context, cfg Config, hc *http.Client, errs *errorSamples) ([]*host, time.Duration, int) {
@@ -233,42 +261,39 @@ func register(ctx context.Context, cfg Config, hc *http.Client, errs *errorSampl
 	}
 	start := time.Now()
 	hosts := make([]*host, cfg.Hosts)
-	next := atomic.Int64{}
-	var failed atomic.Int64
-	var wg sync.WaitGroup
-	for range min(cfg.Workers, cfg.Hosts) {
-		wg.Go(func() {
-			for {
-				n := int(next.Add(1) - 1)
-				if n >= cfg.Hosts || ctx.Err() != nil {
-					return
-				}
-				h, err := registerHost(ctx, cfg, anon, hc, n)
-				if err != nil {
-					failed.Add(1)
-					errs.add(err, fmt.Sprintf("%s%06d", cfg.Prefix, n))
-					continue
-				}
-				hosts[n] = h
-			}
-		})
-	}
-	wg.Wait()
+	parallel(ctx, cfg.Workers, cfg.Hosts, func(n int) {
+		h, err := registerHost(ctx, cfg, anon, hc, n)
+		if err != nil {
+			errs.add(err, hostUUID(cfg, n))
+			return
+		}
+		hosts[n] = h
+	})
 	elapsed := time.Since(start)
 	hosts = slices.DeleteFunc(hosts, func(h *host) bool { return h == nil })
 	return hosts, elapsed, cfg.Hosts - len(hosts)
 }
 
-// registerHost makes the identity of host n and registers it.
-func registerHost(ctx context.Context, cfg Config, anon *client.Client, hc *http.Client, n int) (*host, error) {
-	uuid := fmt.Sprintf("%s%06d", cfg.Prefix, n)
+// hostUUID is the UUID of simulated host n.
+func hostUUID(cfg Config, n int) string { return fmt.Sprintf("%s%06d", cfg.Prefix, n) }
+
+// identity is a registered host's key and certificate.
+type identity struct {
+	uuid string
+	key  *ecdsa.PrivateKey
+	cert *x509.Certificate
+}
+
+// enroll makes the identity of host n and registers it.
+func enroll(ctx context.Context, cfg Config, anon *client.Client, n int) (identity, error) {
+	uuid := hostUUID(cfg, n)
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return nil, err
+		return identity{}, err
 	}
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{Subject: pkix.Name{CommonName: uuid}}, key)
 	if err != nil {
-		return nil, fmt.Errorf("CSR of %s: %w", uuid, err)
+		return identity{}, fmt.Errorf("CSR of %s: %w", uuid, err)
 	}
 	resp, err := anon.Register(ctx, wire.RegisterRequest{
 		UUID: uuid, FQDN: fmt.Sprintf("pc-%06d.loadgen.lan", n), Token: cfg.Token,
@@ -276,17 +301,26 @@ func registerHost(ctx context.Context, cfg Config, anon *client.Client, hc *http
 		Sections: map[string]json.RawMessage{"host": hostSection(n)},
 	})
 	if err != nil {
-		return nil, err
+		return identity{}, err
 	}
 	chain, err := certs.ParseCertsPEM([]byte(resp.Certificate))
 	if err != nil {
-		return nil, fmt.Errorf("certificate of %s: %w", uuid, err)
+		return identity{}, fmt.Errorf("certificate of %s: %w", uuid, err)
 	}
-	c, err := client.New(client.Config{BaseURL: cfg.Server, HTTPClient: hc, Timeout: cfg.Timeout, Signer: key, Cert: chain[0]})
+	return identity{uuid: uuid, key: key, cert: chain[0]}, nil
+}
+
+// registerHost registers host n and returns it, ready to post.
+func registerHost(ctx context.Context, cfg Config, anon *client.Client, hc *http.Client, n int) (*host, error) {
+	id, err := enroll(ctx, cfg, anon, n)
 	if err != nil {
 		return nil, err
 	}
-	h := newHost(uuid, n, cfg.Packages, cfg.Seed, time.Now().Add(-30*24*time.Hour).Truncate(time.Second))
+	c, err := client.New(client.Config{BaseURL: cfg.Server, HTTPClient: hc, Timeout: cfg.Timeout, Signer: id.key, Cert: id.cert})
+	if err != nil {
+		return nil, err
+	}
+	h := newHost(id.uuid, n, cfg.Packages, cfg.Seed, time.Now().Add(-30*24*time.Hour).Truncate(time.Second))
 	h.client = c
 	return h, nil
 }
@@ -294,27 +328,17 @@ func registerHost(ctx context.Context, cfg Config, anon *client.Client, hc *http
 // warmup posts one report per host, cfg.Workers at a time, as fast as
 // the server takes them, and returns the number that failed.
 func warmup(ctx context.Context, cfg Config, hosts []*host, errs *errorSamples) int {
-	var next, failed atomic.Int64
-	var wg sync.WaitGroup
-	for range min(cfg.Workers, len(hosts)) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= len(hosts) || ctx.Err() != nil {
-					return
-				}
-				h := hosts[i]
-				h.mu.Lock()
-				err := h.client.PostStatus(ctx, h.uuid, h.report(time.Now(), 0))
-				h.mu.Unlock()
-				if err != nil {
-					failed.Add(1)
-					errs.add(err, h.uuid)
-				}
-			}
-		})
-	}
-	wg.Wait()
+	var failed atomic.Int64
+	parallel(ctx, cfg.Workers, len(hosts), func(i int) {
+		h := hosts[i]
+		h.mu.Lock()
+		err := h.client.PostStatus(ctx, h.uuid, h.report(time.Now(), 0))
+		h.mu.Unlock()
+		if err != nil {
+			failed.Add(1)
+			errs.add(err, h.uuid)
+		}
+	})
 	return int(failed.Load())
 }
 

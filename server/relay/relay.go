@@ -97,11 +97,17 @@ type Hub struct {
 	mu       sync.RWMutex
 	sessions map[string]*session // by lower-case host uuid
 	closed   bool
+
+	// ctx bounds the sessions started with Start (cancelled by Close).
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 // Close ends every session and refuses new ones (server shutdown: hijacked
 // websocket connections outlive http.Server.Shutdown otherwise).
 func (h *Hub) Close() {
+	h.cancel()
 	h.mu.Lock()
 	h.closed = true
 	ss := make([]*session, 0, len(h.sessions))
@@ -112,6 +118,19 @@ func (h *Hub) Close() {
 	for _, s := range ss {
 		s.conn.Close("server shutting down")
 	}
+	h.wg.Wait()
+}
+
+// Start runs the session of host on conn in its own goroutine, bounded by
+// the hub's life rather than by an HTTP request: the handler that
+// upgraded the connection returns at once, so the request and its
+// buffers are not kept for the life of the session.
+func (h *Hub) Start(host string, conn Conn) {
+	h.wg.Add(1)
+	go func() {
+		defer h.wg.Done()
+		h.Serve(h.ctx, host, conn)
+	}()
 }
 
 type session struct {
@@ -138,7 +157,8 @@ func New(cfg Config) *Hub {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = wire.UplinkIdleTimeout
 	}
-	return &Hub{cfg: cfg, sessions: map[string]*session{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{cfg: cfg, sessions: map[string]*session{}, ctx: ctx, cancel: cancel}
 }
 
 // Count returns the number of connected sessions.
@@ -290,13 +310,16 @@ func (h *Hub) Serve(ctx context.Context, host string, conn Conn) {
 		h.cfg.Logf("relay: %s: pending actions: %v", s.host, err)
 		return
 	}
+	// One idle timer per session, pushed back by every frame: a session
+	// silent for IdleTimeout is closed, which ends the Read below.
+	idle := time.AfterFunc(h.cfg.IdleTimeout, func() { conn.Close("idle") })
+	defer idle.Stop()
 	for {
-		rctx, cancel := context.WithTimeout(ctx, h.cfg.IdleTimeout)
-		data, err := conn.Read(rctx)
-		cancel()
+		data, err := conn.Read(ctx)
 		if err != nil {
 			return
 		}
+		idle.Reset(h.cfg.IdleTimeout)
 		h.handle(ctx, s, data)
 	}
 }

@@ -1,6 +1,8 @@
 // Command waptloadgen registers simulated hosts on a waptserver and posts
 // their signed status reports at a given rate, then prints throughput and
-// latency percentiles (see package server/loadgen).
+// latency percentiles; with --sessions it keeps their websocket uplinks
+// open instead, times the fan-out of an admin-signed action (--fanout) and
+// reads the server's memory (see package server/loadgen).
 package main
 
 import (
