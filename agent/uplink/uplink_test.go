@@ -590,12 +590,13 @@ func TestPing(t *testing.T) {
 			t.Errorf("unexpected frame %+v", m)
 		}
 	}
-	// A ticker never fires early; allow for scheduling delays on arrival.
+	// A ticker never fires early, but arrivals may bunch up after a
+	// scheduling delay: only the time from connecting to the n-th ping is
+	// bounded below.
 	const slack = 25 * time.Millisecond
-	if d := at[0].Sub(connected); d < interval-slack {
-		t.Errorf("first ping %s after connecting, want ≈ %s", d, interval)
-	}
-	if d := at[3].Sub(at[0]); d < 3*interval-slack || d > 3*interval+time.Second {
-		t.Errorf("3 ping intervals took %s, want ≈ %s", d, 3*interval)
+	for i, a := range at {
+		if d := a.Sub(connected); d < time.Duration(i+1)*interval-slack {
+			t.Errorf("ping %d arrived %s after connecting, before %d intervals of %s", i+1, d, i+1, interval)
+		}
 	}
 }
