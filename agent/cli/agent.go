@@ -244,7 +244,7 @@ func runAgentOnce(ctx context.Context, env *Env, path string, retry time.Duratio
 	var up *uplink.Client
 	dcfg := daemon.Config{
 		Engine: s.eng, UpdatePeriod: cfg.UpdatePeriod, UpgradePeriod: cfg.UpgradePeriod,
-		AllowReboot: cfg.AllowRemoteReboot, Logf: logf, Now: env.Now,
+		AllowReboot: cfg.AllowRemoteReboot, Locales: cfg.Locales, Exit: cfg.ExitPolicy(), Logf: logf, Now: env.Now,
 	}
 	if s.reporter != nil {
 		dcfg.Report = func(ctx context.Context) error { return postStatus(ctx, s, env.Now(), false) }

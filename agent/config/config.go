@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/ini.v1"
+
+	"github.com/wapt-go/wapt/shared/wire"
 )
 
 // ErrConfig wraps every configuration error.
@@ -71,6 +73,37 @@ type Config struct {
 	LocalAPI string
 	// AllowRemoteReboot accepts signed reboot actions (allow_remote_reboot).
 	AllowRemoteReboot bool
+
+	// waptexit, the upgrade at shutdown (WAPT's keys; the agent hands them
+	// to waptexit in its local API status).
+	// AllowCancelUpgrade (allow_cancel_upgrade, default true) lets the
+	// user postpone the upgrade.
+	AllowCancelUpgrade bool
+	// UpgradePriorities (upgrade_priorities, comma-separated): only
+	// packages of these priorities are upgraded at shutdown (none: all).
+	UpgradePriorities []string
+	// UpgradeOnlyIfNotProcessRunning (upgrade_only_if_not_process_running)
+	// skips packages whose impacted_process is running.
+	UpgradeOnlyIfNotProcessRunning bool
+	// MaxWaptexitDuration (max_waptexit_duration, seconds or a Go
+	// duration; 0: no cap) bounds the whole shutdown upgrade.
+	MaxWaptexitDuration time.Duration
+	// WaptexitCountdown (waptexit_countdown, seconds or a Go duration,
+	// default 10 s) runs before the upgrade starts on its own.
+	WaptexitCountdown time.Duration
+}
+
+// ExitPolicy is the waptexit policy of c as the local API hands it to
+// waptexit (durations in whole seconds, rounded up).
+func (c Config) ExitPolicy() *wire.ExitPolicy {
+	secs := func(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+	return &wire.ExitPolicy{
+		AllowCancel:             c.AllowCancelUpgrade,
+		Priorities:              append([]string(nil), c.UpgradePriorities...),
+		OnlyIfNotProcessRunning: c.UpgradeOnlyIfNotProcessRunning,
+		MaxDuration:             secs(c.MaxWaptexitDuration),
+		Countdown:               secs(c.WaptexitCountdown),
+	}
 }
 
 // Load reads path. A missing file is an error; use Default for none.
@@ -162,6 +195,15 @@ func fromINI(f *ini.File, path string) (Config, error) {
 		c.LocalAPI = rel(v)
 	}
 	c.AllowRemoteReboot = g.Key("allow_remote_reboot").MustBool(false)
+	c.AllowCancelUpgrade = g.Key("allow_cancel_upgrade").MustBool(true)
+	c.UpgradePriorities = csv(g.Key("upgrade_priorities").String())
+	c.UpgradeOnlyIfNotProcessRunning = g.Key("upgrade_only_if_not_process_running").MustBool(false)
+	if c.MaxWaptexitDuration, err = seconds(g.Key("max_waptexit_duration").String(), 0); err != nil {
+		return c, fmt.Errorf("%w: %s: max_waptexit_duration: %v", ErrConfig, path, err)
+	}
+	if c.WaptexitCountdown, err = seconds(g.Key("waptexit_countdown").String(), 10*time.Second); err != nil {
+		return c, fmt.Errorf("%w: %s: waptexit_countdown: %v", ErrConfig, path, err)
+	}
 	if c.ScriptTimeout <= 0 {
 		return c, fmt.Errorf("%w: %s: script_timeout must be positive", ErrConfig, path)
 	}
@@ -243,6 +285,27 @@ func minutes(v string, def time.Duration) (time.Duration, error) {
 	}
 	if d < 0 || (d > 0 && d < time.Second) {
 		return 0, fmt.Errorf("%q: out of range", v)
+	}
+	return d, nil
+}
+
+// seconds parses a WAPT delay: a number of seconds ("300") or a Go
+// duration ("5m"); empty gives def. Negative values are refused.
+func seconds(v string, def time.Duration) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return def, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.ParseInt(v, 10, 32)
+		if nerr != nil {
+			return 0, fmt.Errorf("%q: seconds or a duration such as 5m expected", v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("%q: negative", v)
 	}
 	return d, nil
 }

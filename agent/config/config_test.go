@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/wapt-go/wapt/shared/wire"
 )
 
 func TestLoad(t *testing.T) {
@@ -86,6 +88,44 @@ func TestLoad(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "waptexit",
+			ini: "[global]\nallow_cancel_upgrade = 0\nupgrade_priorities = critical, high\nupgrade_only_if_not_process_running = 1\n" +
+				"max_waptexit_duration = 600\nwaptexit_countdown = 1m\n",
+			check: func(t *testing.T, c Config, dir string) {
+				if c.AllowCancelUpgrade || !reflect.DeepEqual(c.UpgradePriorities, []string{"critical", "high"}) ||
+					!c.UpgradeOnlyIfNotProcessRunning || c.MaxWaptexitDuration != 10*time.Minute || c.WaptexitCountdown != time.Minute {
+					t.Errorf("waptexit = %+v", c)
+				}
+				want := wire.ExitPolicy{AllowCancel: false, Priorities: []string{"critical", "high"}, OnlyIfNotProcessRunning: true, MaxDuration: 600, Countdown: 60}
+				if p := c.ExitPolicy(); !reflect.DeepEqual(*p, want) {
+					t.Errorf("ExitPolicy = %+v, want %+v", *p, want)
+				}
+			},
+		},
+		{
+			name: "waptexit defaults",
+			ini:  "[global]\n",
+			check: func(t *testing.T, c Config, dir string) {
+				if !c.AllowCancelUpgrade || c.UpgradePriorities != nil || c.UpgradeOnlyIfNotProcessRunning ||
+					c.MaxWaptexitDuration != 0 || c.WaptexitCountdown != 10*time.Second {
+					t.Errorf("waptexit defaults = %+v", c)
+				}
+				if d := Default(""); !d.AllowCancelUpgrade || d.WaptexitCountdown != 10*time.Second {
+					t.Errorf("Default waptexit = %v %v", d.AllowCancelUpgrade, d.WaptexitCountdown)
+				}
+				want := wire.ExitPolicy{AllowCancel: true, Countdown: 10}
+				if p := c.ExitPolicy(); !reflect.DeepEqual(*p, want) {
+					t.Errorf("ExitPolicy = %+v, want %+v", *p, want)
+				}
+				c.MaxWaptexitDuration = 1500 * time.Millisecond
+				if p := c.ExitPolicy(); p.MaxDuration != 2 {
+					t.Errorf("1.5 s cap = %d s, want 2 (rounded up, never 0 = no cap)", p.MaxDuration)
+				}
+			},
+		},
+		{name: "negative waptexit duration", ini: "[global]\nmax_waptexit_duration = -1\n", wantErr: true},
+		{name: "bad waptexit countdown", ini: "[global]\nwaptexit_countdown = soon\n", wantErr: true},
 		{name: "bad update period", ini: "[global]\nwaptupdate_task_period = often\n", wantErr: true},
 		{name: "negative upgrade period", ini: "[global]\nwaptupgrade_task_period = -5\n", wantErr: true},
 		{name: "verification off refused", ini: "[global]\nwapt_server = https://srv\nverify_cert = 0\n", wantErr: true},

@@ -5,8 +5,12 @@
 // admin-signed actions the uplink delivers (verified with shared/action,
 // each nonce run at most once, results streamed back), status reports
 // after every change, and the local API backend for the tray, waptexit and
-// wapt-get (callers identified by the OS). It declares the small
-// interfaces it needs; agent/cli wires the real engine, uplink and API.
+// wapt-get (callers identified by the OS): status with the waptexit policy,
+// tasks, and self-service, where a user who is not an administrator may
+// install or remove the packages that the rules of the installed
+// selfservice packages grant to their OS user or groups
+// (agent/selfservice). It declares the small interfaces it needs;
+// agent/cli wires the real engine, uplink and API.
 package daemon
 
 import (
@@ -15,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +27,9 @@ import (
 	"github.com/wapt-go/wapt/agent/engine"
 	"github.com/wapt-go/wapt/agent/localapi"
 	"github.com/wapt-go/wapt/shared/action"
+	"github.com/wapt-go/wapt/shared/control"
+	"github.com/wapt-go/wapt/shared/resolve"
+	"github.com/wapt-go/wapt/shared/version"
 	"github.com/wapt-go/wapt/shared/wire"
 )
 
@@ -31,11 +39,20 @@ type Engine interface {
 	DownloadUpgrade(ctx context.Context) (engine.RunReport, error)
 	Upgrade(ctx context.Context) (engine.RunReport, error)
 	Install(ctx context.Context, args ...string) (engine.RunReport, error)
+	// InstallPackages is Install for package requests only, never files or
+	// directories: what self-service callers get.
+	InstallPackages(ctx context.Context, reqs ...string) (engine.RunReport, error)
+	// UpgradeOnly upgrades the named pending packages only.
+	UpgradeOnly(ctx context.Context, names ...string) (engine.RunReport, error)
 	Remove(ctx context.Context, names ...string) (engine.RunReport, error)
 	Forget(ctx context.Context, names ...string) error
 	Audit(ctx context.Context, force bool, names ...string) ([]engine.AuditResult, string, error)
 	Status(ctx context.Context) (engine.HostStatus, error)
 	HostUUID(ctx context.Context) (string, error)
+	// Installed, Catalog and SelfServiceRules feed self-service.
+	Installed(ctx context.Context) ([]engine.Installed, error)
+	Catalog(ctx context.Context) ([]resolve.Candidate, error)
+	SelfServiceRules(ctx context.Context) ([]engine.SelfServiceRules, error)
 }
 
 // Uplink is the agent's session with the server (agent/uplink.Client).
@@ -68,8 +85,15 @@ type Config struct {
 	// AllowReboot lets a signed reboot action through (opt-in; the daemon
 	// only records it: the reboot itself is the service wrapper's job).
 	AllowReboot bool
-	Logf        func(format string, args ...any)
-	Now         func() time.Time
+	// Locales are the agent's locales, in preference order: self-service
+	// descriptions are given in the first one a package has a
+	// description_<locale> for.
+	Locales []string
+	// Exit is the waptexit policy handed out in the local API status (nil:
+	// WAPT's defaults, postpone allowed and a 10 s countdown).
+	Exit *wire.ExitPolicy
+	Logf func(format string, args ...any)
+	Now  func() time.Time
 }
 
 // Sentinel errors.
@@ -97,7 +121,15 @@ type task struct {
 	force    bool
 	download bool   // update: also download the upgrades
 	actionID string // set when an admin action asked for it
-	cancel   context.CancelFunc
+	// selfService is the caller of an install or remove allowed by the
+	// self-service rules, not by being an administrator: the rules are
+	// checked again when the task runs, and arguments are package names
+	// only.
+	selfService *wire.LocalCaller
+	// upgradeOnly: an upgrade of info.Packages only (a local API request;
+	// a signed upgrade action upgrades everything, as before).
+	upgradeOnly bool
+	cancel      context.CancelFunc
 }
 
 // Daemon is the agent service core. It is safe for concurrent use.
@@ -115,6 +147,9 @@ type Daemon struct {
 	wake        chan struct{} // the worker's doorbell
 	lastUpdate  *wire.RunSummary
 	lastUpgrade *wire.RunSummary
+	// badRules holds, per self-service package, the error last logged for
+	// its rules, so that each broken file is logged once, not per request.
+	badRules map[string]string
 }
 
 // New returns a Daemon; Run starts it.
@@ -131,7 +166,7 @@ func New(cfg Config) *Daemon {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Daemon{cfg: cfg, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+	return &Daemon{cfg: cfg, changed: make(chan struct{}), wake: make(chan struct{}, 1), badRules: map[string]string{}}
 }
 
 // Run runs the worker and the schedule until ctx ends; the running task is
@@ -293,7 +328,14 @@ func (d *Daemon) run(ctx context.Context, t *task) (string, error) {
 	case wire.LocalKindUpdate:
 		msg, err = d.update(ctx, t.download)
 	case wire.LocalKindUpgrade:
-		if msg, err = d.update(ctx, false); err == nil {
+		if t.upgradeOnly {
+			// waptexit's filtered upgrade: what the status it was shown
+			// lists, without a new update that could change it.
+			var rep engine.RunReport
+			rep, err = e.UpgradeOnly(ctx, t.info.Packages...)
+			msg, err = summary("upgrade", rep, err)
+			d.setRun(&d.lastUpgrade, err)
+		} else if msg, err = d.update(ctx, false); err == nil {
 			var rep engine.RunReport
 			rep, err = e.Upgrade(ctx)
 			msg, err = summary("upgrade", rep, err)
@@ -301,11 +343,23 @@ func (d *Daemon) run(ctx context.Context, t *task) (string, error) {
 		}
 	case wire.LocalKindInstall:
 		var rep engine.RunReport
-		rep, err = e.Install(ctx, t.info.Packages...)
+		switch {
+		case t.selfService != nil:
+			if _, err = d.authorize(ctx, *t.selfService, t.info.Kind, t.info.Packages); err == nil {
+				rep, err = e.InstallPackages(ctx, t.info.Packages...)
+			}
+		default:
+			rep, err = e.Install(ctx, t.info.Packages...)
+		}
 		msg, err = summary("install", rep, err)
 	case wire.LocalKindRemove:
 		var rep engine.RunReport
-		rep, err = e.Remove(ctx, t.info.Packages...)
+		if t.selfService != nil {
+			_, err = d.authorize(ctx, *t.selfService, t.info.Kind, t.info.Packages)
+		}
+		if err == nil {
+			rep, err = e.Remove(ctx, t.info.Packages...)
+		}
 		msg, err = summary("remove", rep, err)
 	case kindForget:
 		if err = e.Forget(ctx, t.info.Packages...); err == nil {
@@ -507,9 +561,9 @@ func (d *Daemon) Status(ctx context.Context, _ wire.LocalCaller) (wire.LocalStat
 	if err != nil {
 		return wire.LocalStatus{}, err
 	}
-	out := wire.LocalStatus{HostUUID: st.HostUUID, Status: string(st.State), Pending: []wire.LocalPackage{}, Errors: st.Problems}
+	out := wire.LocalStatus{HostUUID: st.HostUUID, Status: string(st.State), Pending: []wire.LocalPackage{}, Errors: st.Problems, Exit: d.exitPolicy()}
 	for _, p := range st.Pending() {
-		out.Pending = append(out.Pending, wire.LocalPackage{Package: p.Package, Version: p.Available, InstalledVersion: p.Installed, State: string(p.State)})
+		out.Pending = append(out.Pending, pendingPackage(p, p.Control()))
 	}
 	if d.cfg.Uplink != nil {
 		out.Connected = d.cfg.Uplink.Connected()
@@ -524,19 +578,75 @@ func (d *Daemon) Status(ctx context.Context, _ wire.LocalCaller) (wire.LocalStat
 	return out, nil
 }
 
+// pendingPackage is p as the local API shows it, with what waptexit
+// filters on from c, the control of the version to install (nil for a
+// removal).
+func pendingPackage(p engine.PackageStatus, c *control.Control) wire.LocalPackage {
+	lp := wire.LocalPackage{Package: p.Package, Version: p.Available, InstalledVersion: p.Installed, State: string(p.State)}
+	if c != nil {
+		lp.Description, lp.Section = c.Get("description"), c.Section()
+		lp.Priority = strings.TrimSpace(c.Get("priority"))
+		for _, s := range strings.Split(c.Get("impacted_process"), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				lp.ImpactedProcess = append(lp.ImpactedProcess, s)
+			}
+		}
+	}
+	return lp
+}
+
+// exitPolicy returns a copy of the configured waptexit policy.
+func (d *Daemon) exitPolicy() *wire.ExitPolicy {
+	if d.cfg.Exit == nil {
+		return &wire.ExitPolicy{AllowCancel: true, Countdown: 10}
+	}
+	p := *d.cfg.Exit
+	p.Priorities = slices.Clone(p.Priorities)
+	return &p
+}
+
 // StartTask implements localapi.Backend. Every local user may ask for an
-// update, an upgrade of what the host must have, or an audit; installing
-// or removing named packages needs an administrator (self-service rules
-// come with the self-service packages).
-func (d *Daemon) StartTask(_ context.Context, c wire.LocalCaller, r wire.LocalTaskRequest) (wire.LocalTask, error) {
+// update, an upgrade of what the host must have (all of it, or the named
+// pending packages), or an audit. Installing or removing named packages
+// needs an administrator, or self-service rules that grant each of them to
+// the caller's OS identity (checked now, and again when the task runs).
+func (d *Daemon) StartTask(ctx context.Context, c wire.LocalCaller, r wire.LocalTaskRequest) (wire.LocalTask, error) {
 	if err := r.Validate(); err != nil {
 		return wire.LocalTask{}, err
 	}
-	if (r.Kind == wire.LocalKindInstall || r.Kind == wire.LocalKindRemove) && !c.Admin {
-		return wire.LocalTask{}, fmt.Errorf("%w: %s of named packages needs an administrator", localapi.ErrForbidden, r.Kind)
+	t := &task{force: r.Force, download: r.Kind == wire.LocalKindUpdate,
+		info: wire.LocalTask{Kind: r.Kind, Packages: r.Packages, Caller: callerName(c)}}
+	switch r.Kind {
+	case wire.LocalKindInstall, wire.LocalKindRemove:
+		if !c.Admin {
+			grants, err := d.authorize(ctx, c, r.Kind, r.Packages)
+			if err != nil {
+				return wire.LocalTask{}, err
+			}
+			d.cfg.Logf("self-service: %s may %s %s", callerName(c), r.Kind, strings.Join(grants, ", "))
+			t.selfService = &c
+		}
+	case wire.LocalKindUpgrade:
+		for _, p := range r.Packages {
+			if _, err := plainName(p); err != nil {
+				return wire.LocalTask{}, fmt.Errorf("%w: upgrade: %v", localapi.ErrInvalid, err)
+			}
+		}
+		t.upgradeOnly = len(r.Packages) > 0
 	}
-	return d.enqueue(&task{force: r.Force, download: r.Kind == wire.LocalKindUpdate,
-		info: wire.LocalTask{Kind: r.Kind, Packages: r.Packages, Caller: callerName(c)}}), nil
+	return d.enqueue(t), nil
+}
+
+// plainName returns the package name arg is, refusing version constraints.
+func plainName(arg string) (string, error) {
+	r, err := version.ParseRequest(arg)
+	if err != nil {
+		return "", err
+	}
+	if r.Op != version.OpAny || r.Name != arg {
+		return "", fmt.Errorf("%.80q: a package name without a version is expected", arg)
+	}
+	return r.Name, nil
 }
 
 func callerName(c wire.LocalCaller) string {
@@ -620,10 +730,4 @@ func (d *Daemon) Events(ctx context.Context, _ wire.LocalCaller, after int64) ([
 			return nil, nil
 		}
 	}
-}
-
-// SelfService implements localapi.Backend (self-service rules are not
-// implemented yet: nothing is offered).
-func (d *Daemon) SelfService(context.Context, wire.LocalCaller) ([]wire.SelfServicePackage, error) {
-	return []wire.SelfServicePackage{}, nil
 }

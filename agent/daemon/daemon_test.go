@@ -16,16 +16,22 @@ import (
 	"github.com/wapt-go/wapt/shared/action"
 	"github.com/wapt-go/wapt/shared/certs"
 	"github.com/wapt-go/wapt/shared/reqsign"
+	"github.com/wapt-go/wapt/shared/resolve"
 	"github.com/wapt-go/wapt/shared/signing"
 	"github.com/wapt-go/wapt/shared/wire"
 )
 
 // fakeEngine records calls; block, when set, holds Install until closed.
+// catalog, installed and rules feed self-service (set them before use, or
+// through setRules).
 type fakeEngine struct {
-	mu    sync.Mutex
-	calls []string
-	block chan struct{}
-	fail  error
+	mu        sync.Mutex
+	calls     []string
+	block     chan struct{}
+	fail      error
+	catalog   []resolve.Candidate
+	installed []engine.Installed
+	rules     []engine.SelfServiceRules
 }
 
 func (f *fakeEngine) rec(s string) {
@@ -62,6 +68,34 @@ func (f *fakeEngine) Install(ctx context.Context, args ...string) (engine.RunRep
 		}
 	}
 	return engine.RunReport{Outcomes: []engine.Outcome{{Package: args[0], Version: "1", Action: "install"}}}, nil
+}
+func (f *fakeEngine) InstallPackages(ctx context.Context, reqs ...string) (engine.RunReport, error) {
+	f.rec("install-packages " + join(reqs))
+	return engine.RunReport{Outcomes: []engine.Outcome{{Package: reqs[0], Version: "1", Action: "install"}}}, nil
+}
+func (f *fakeEngine) UpgradeOnly(_ context.Context, names ...string) (engine.RunReport, error) {
+	f.rec("upgrade-only " + join(names))
+	return engine.RunReport{}, nil
+}
+func (f *fakeEngine) Installed(context.Context) ([]engine.Installed, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.installed), nil
+}
+func (f *fakeEngine) Catalog(context.Context) ([]resolve.Candidate, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.catalog), nil
+}
+func (f *fakeEngine) SelfServiceRules(context.Context) ([]engine.SelfServiceRules, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.rules), nil
+}
+func (f *fakeEngine) setRules(rs ...engine.SelfServiceRules) {
+	f.mu.Lock()
+	f.rules = rs
+	f.mu.Unlock()
 }
 func (f *fakeEngine) Remove(_ context.Context, names ...string) (engine.RunReport, error) {
 	f.rec("remove " + join(names))

@@ -94,6 +94,46 @@ func (e *Engine) Upgrade(ctx context.Context) (RunReport, error) {
 	return e.apply(ctx, hs, nil)
 }
 
+// UpgradeOnly is Upgrade restricted to the named packages (waptexit sends
+// the pending packages of the priorities it honours): it installs,
+// upgrades or retries those of them that are pending, with the pending
+// dependencies they need, and removes those of them that are NEED-REMOVE.
+// Names that are not pending are ignored; nothing is marked explicit, so it
+// never installs what the host is not meant to have.
+func (e *Engine) UpgradeOnly(ctx context.Context, names ...string) (RunReport, error) {
+	hs, err := e.Status(ctx)
+	if err != nil {
+		return RunReport{}, err
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[strings.ToLower(strings.TrimSpace(n))] = true
+	}
+	need := map[string]bool{}
+	for _, p := range hs.Packages {
+		if n := strings.ToLower(p.Package); want[n] && p.State != StateOK {
+			need[n] = true
+			for _, d := range p.depsClosure(hs) {
+				need[d] = true
+			}
+		}
+	}
+	var only []PackageStatus
+	for _, p := range hs.Packages {
+		if need[strings.ToLower(p.Package)] {
+			only = append(only, p)
+		}
+	}
+	var rm []string
+	for _, n := range hs.removeSeq {
+		if want[strings.ToLower(n)] {
+			rm = append(rm, n)
+		}
+	}
+	hs.Packages, hs.removeSeq = only, rm
+	return e.apply(ctx, hs, nil)
+}
+
 // Install installs packages by request ("firefox", "firefox(>=128)") or
 // from files (FILE.wapt), with their dependencies, and marks them explicit.
 func (e *Engine) Install(ctx context.Context, args ...string) (RunReport, error) {
@@ -121,6 +161,27 @@ func (e *Engine) Install(ctx context.Context, args ...string) (RunReport, error)
 		}
 		reqs = append(reqs, r)
 	}
+	return e.installRequests(ctx, reqs, rep)
+}
+
+// InstallPackages is Install for package requests only ("firefox",
+// "firefox(>=128)"): no argument is ever read as a file or a directory, so
+// it is what the service runs for a caller who is not an administrator.
+func (e *Engine) InstallPackages(ctx context.Context, reqs ...string) (RunReport, error) {
+	var rs []version.Request
+	for _, a := range reqs {
+		r, err := version.ParseRequest(a)
+		if err != nil {
+			return RunReport{}, err
+		}
+		rs = append(rs, r)
+	}
+	return e.installRequests(ctx, rs, RunReport{})
+}
+
+// installRequests installs the packages reqs name, with their
+// dependencies, adding to rep.
+func (e *Engine) installRequests(ctx context.Context, reqs []version.Request, rep RunReport) (RunReport, error) {
 	if len(reqs) == 0 {
 		return rep, rep.Err()
 	}
@@ -471,8 +532,35 @@ func (e *Engine) runInstall(ctx context.Context, c *control.Control, dir string,
 		}
 		return runErr
 	}
+	// The self-service rules are kept before the record says OK: a crash in
+	// between leaves the record INSTALLING (then ERROR, retried), and rules
+	// count only for a package recorded OK.
+	if err := e.selfServiceInstalled(context.WithoutCancel(ctx), c, prev, dir, signer); err != nil {
+		rec.Status, rec.LastError, rec.Retries = StatusError, err.Error(), rec.Retries+1
+		if perr := e.cfg.Store.PutInstalled(context.WithoutCancel(ctx), rec); perr != nil {
+			return errors.Join(err, perr)
+		}
+		return err
+	}
 	rec.Status, rec.LastError, rec.Retries = StatusOK, "", 0
 	return e.cfg.Store.PutInstalled(context.WithoutCancel(ctx), rec)
+}
+
+// selfServiceInstalled keeps the rules of a self-service package installed
+// from a verified file (signer set), and drops the rules of a package that
+// no longer provides them verified (its section changed, or it was
+// installed from sources).
+func (e *Engine) selfServiceInstalled(ctx context.Context, c *control.Control, prev Installed, dir string, signer *x509.Certificate) error {
+	switch {
+	case c.Section() == selfServiceSection && signer != nil:
+		return e.keepSelfServiceRules(ctx, c.Package(), c.Get("version"), dir)
+	case c.Section() == selfServiceSection:
+		e.cfg.Logf("%s: self-service rules from an unsigned package are ignored", c.Package())
+		e.dropSelfServiceRules(ctx, c.Package())
+	case prev.Section == selfServiceSection:
+		e.dropSelfServiceRules(ctx, c.Package())
+	}
+	return nil
 }
 
 func readSetupPy(dir string) ([]byte, error) {
@@ -541,7 +629,13 @@ func (e *Engine) removeOne(ctx context.Context, name string) error {
 	if rec.PersistentDir != "" && strings.HasPrefix(rec.PersistentDir, e.cfg.PersistentDir+string(os.PathSeparator)) {
 		_ = os.RemoveAll(rec.PersistentDir)
 	}
-	return e.cfg.Store.DeleteInstalled(context.WithoutCancel(ctx), rec.Package)
+	if err := e.cfg.Store.DeleteInstalled(context.WithoutCancel(ctx), rec.Package); err != nil {
+		return err
+	}
+	if rec.Section == selfServiceSection {
+		e.dropSelfServiceRules(context.WithoutCancel(ctx), rec.Package)
+	}
+	return nil
 }
 
 func (e *Engine) uninstall(ctx context.Context, rec Installed, out io.Writer) error {
@@ -575,11 +669,15 @@ func (e *Engine) uninstall(ctx context.Context, rec Installed, out io.Writer) er
 // Forget drops the records of packages without running anything.
 func (e *Engine) Forget(ctx context.Context, names ...string) error {
 	for _, n := range names {
-		if _, err := e.cfg.Store.GetInstalled(ctx, n); err != nil {
+		rec, err := e.cfg.Store.GetInstalled(ctx, n)
+		if err != nil {
 			return fmt.Errorf("forget %s: %w", n, err)
 		}
 		if err := e.cfg.Store.DeleteInstalled(ctx, n); err != nil {
 			return err
+		}
+		if rec.Section == selfServiceSection {
+			e.dropSelfServiceRules(ctx, rec.Package)
 		}
 	}
 	return nil

@@ -57,6 +57,16 @@ type PackageStatus struct {
 	cand *resolve.Resolved
 }
 
+// Control returns the control of the candidate the resolution chose (nil
+// for a package that is only to be removed): waptexit reads its priority
+// and impacted_process.
+func (p PackageStatus) Control() *control.Control {
+	if p.cand == nil {
+		return nil
+	}
+	return p.cand.Control
+}
+
 // HostStatus is the state of the host.
 type HostStatus struct {
 	State     State           `json:"state"`

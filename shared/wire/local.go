@@ -92,6 +92,13 @@ type LocalPackage struct {
 	State       string `json:"state"`
 	Description string `json:"description,omitempty"`
 	Section     string `json:"section,omitempty"`
+	// Priority is the control's priority (waptexit honours
+	// ExitPolicy.Priorities with it); empty for a removal.
+	Priority string `json:"priority,omitempty"`
+	// ImpactedProcess are the control's impacted_process names (waptexit
+	// skips the package while one runs, per
+	// ExitPolicy.OnlyIfNotProcessRunning).
+	ImpactedProcess []string `json:"impacted_process,omitempty"`
 }
 
 // LocalTask is a task run by the agent on behalf of a local caller or of
@@ -136,10 +143,19 @@ type LocalEvent struct {
 
 // SelfServicePackage is one package of GET /v1/selfservice.
 type SelfServicePackage struct {
-	Package     string `json:"package"`
-	Version     string `json:"version"`
+	Package string `json:"package"`
+	// Name is the control's display name, when it has one.
+	Name    string `json:"name,omitempty"`
+	Version string `json:"version"`
+	// Description is in the agent's first configured locale when the
+	// control has a description_<locale>, else the plain description.
 	Description string `json:"description,omitempty"`
-	Category    string `json:"category,omitempty"`
+	// Descriptions are the control's description_<lang> texts by lang
+	// ("fr", "de"), for a client that knows its user's language.
+	Descriptions map[string]string `json:"descriptions,omitempty"`
+	// Category is the first of Categories.
+	Category   string   `json:"category,omitempty"`
+	Categories []string `json:"categories,omitempty"`
 	// Icon is a base64-encoded PNG.
 	Icon             string `json:"icon,omitempty"`
 	InstalledVersion string `json:"installed_version,omitempty"`
