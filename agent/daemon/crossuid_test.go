@@ -130,7 +130,7 @@ func TestSelfServiceCrossUID(t *testing.T) {
 		t.Fatalf("root install: %v", err)
 	}
 	waitTask(t, d, task.ID)
-	if calls := eng.Calls(); calls[len(calls)-1] != "install tis-forbidden" {
+	if calls := eng.Calls(); calls[len(calls)-1] != "install-packages tis-forbidden" {
 		t.Errorf("engine calls %v", calls)
 	}
 }

@@ -349,7 +349,9 @@ func (d *Daemon) run(ctx context.Context, t *task) (string, error) {
 				rep, err = e.InstallPackages(ctx, t.info.Packages...)
 			}
 		default:
-			rep, err = e.Install(ctx, t.info.Packages...)
+			// Never a local file or directory: the service installs from its
+			// repositories only (wapt-get installs local files in-process).
+			rep, err = e.InstallPackages(ctx, t.info.Packages...)
 		}
 		msg, err = summary("install", rep, err)
 	case wire.LocalKindRemove:

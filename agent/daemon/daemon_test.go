@@ -71,6 +71,13 @@ func (f *fakeEngine) Install(ctx context.Context, args ...string) (engine.RunRep
 }
 func (f *fakeEngine) InstallPackages(ctx context.Context, reqs ...string) (engine.RunReport, error) {
 	f.rec("install-packages " + join(reqs))
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return engine.RunReport{}, ctx.Err()
+		}
+	}
 	return engine.RunReport{Outcomes: []engine.Outcome{{Package: reqs[0], Version: "1", Action: "install"}}}, nil
 }
 func (f *fakeEngine) UpgradeOnly(_ context.Context, names ...string) (engine.RunReport, error) {
@@ -227,7 +234,7 @@ func TestActions(t *testing.T) {
 	if got := up.waitFinal(t, id); got[len(got)-1] != wire.ActionDuplicate {
 		t.Errorf("replay: %v", got)
 	}
-	if n := slices.Index(eng.Calls(), "install firefox"); n < 0 || slices.Contains(eng.Calls()[n+1:], "install firefox") {
+	if n := slices.Index(eng.Calls(), "install-packages firefox"); n < 0 || slices.Contains(eng.Calls()[n+1:], "install-packages firefox") {
 		t.Errorf("engine calls %v: want one install", eng.Calls())
 	}
 
@@ -275,7 +282,7 @@ func TestCancel(t *testing.T) {
 	eng.block = make(chan struct{})
 	id, raw := sign(t, alice, action.KindInstall, []string{"host-1"}, action.Args{Packages: []string{"big"}})
 	d.HandleAction(ctx, raw)
-	for !slices.Contains(eng.Calls(), "install big") {
+	for !slices.Contains(eng.Calls(), "install-packages big") {
 		time.Sleep(time.Millisecond)
 	}
 	cid, craw := sign(t, alice, action.KindCancel, []string{"host-1"}, action.Args{TaskID: id})
@@ -339,7 +346,7 @@ func TestLocalAPIBackend(t *testing.T) {
 	if len(tasks) != 2 || tasks[0].State != wire.LocalStateDone || tasks[1].Caller != "bob" {
 		t.Errorf("tasks %+v", tasks)
 	}
-	if !slices.Equal(eng.Calls(), []string{"install x", "update", "upgrade"}) {
+	if !slices.Equal(eng.Calls(), []string{"install-packages x", "update", "upgrade"}) {
 		t.Errorf("engine calls %v", eng.Calls())
 	}
 	// A long poll with nothing new returns empty at its deadline.

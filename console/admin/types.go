@@ -133,6 +133,9 @@ type CertSpec struct {
 	// IssuerCertPath and IssuerKeyPath sign it (empty: self-signed, for a
 	// CA only).
 	IssuerCertPath, IssuerKeyPath string
+	// IssuerPassword decrypts IssuerKeyPath when it is encrypted (empty:
+	// Password is tried).
+	IssuerPassword []byte
 	// Password encrypts the new key (required; at least 8 bytes).
 	Password []byte
 	// OutDir receives CN.pem and CN.crt.
