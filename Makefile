@@ -8,13 +8,19 @@ LISTEN ?= 127.0.0.1:8080
 # Pure-Go binaries: always CGO_ENABLED=0 so they cross-compile and run anywhere.
 PURE_CMDS := ./server/cmd/waptserver ./agent/cmd/wapt-get ./agent/cmd/waptagent ./server/cmd/waptloadgen
 CROSS_TARGETS := windows/amd64 darwin/arm64 linux/amd64
+# The console is a cgo binary (Fyne, OpenGL): never in PURE_CMDS nor cross-built.
+CONSOLE_CMD := ./console/cmd/waptconsole
+GUI_PKGCONFIG := gl x11 xcursor xrandr xinerama xi xxf86vm
 
-.PHONY: help deps build test bench lint cross run clean fuzz loadgen loadgen-sessions
+.PHONY: help deps build build-cli console screenshot screenshot-selfservice test bench lint cross run clean fuzz loadgen loadgen-sessions
 
 help:
 	@echo "make run    build; demo repository in $(DATA); waptserver on http://$(LISTEN) and two waptagent services; an upgrade action brings them to OK"
 	@echo "make test   install missing system packages (root only), lint, run every test"
-	@echo "make build  build the binaries into $(BIN)/"
+	@echo "make build  build the binaries into $(BIN)/ (waptconsole too when the GUI libraries are installed)"
+	@echo "make console  build $(BIN)/waptconsole (cgo + Fyne; about 4.5 min the first time)"
+	@echo "make screenshot  run the console under Xvfb against a server with simulated hosts; save docs/screenshot-hosts.png"
+	@echo "make screenshot-selfservice  run wapt-selfservice under Xvfb against a demo agent; save docs/screenshot-selfservice.png"
 	@echo "make bench  run the benchmarks (1 GiB package, 2,000-package index, resolution, agent update and DB)"
 	@echo "make cross  cross-build the pure-Go binaries for $(CROSS_TARGETS)"
 	@echo "make lint   gofmt + go vet"
@@ -25,9 +31,26 @@ help:
 deps:
 	@packaging/install-deps.sh base
 
-build:
+build: build-cli
+	@if command -v gcc >/dev/null && pkg-config --exists $(GUI_PKGCONFIG) 2>/dev/null; then \
+	  $(MAKE) --no-print-directory console; \
+	else echo "build: $(BIN)/waptconsole skipped: it needs gcc and the GUI libraries (packaging/install-deps.sh gui)"; fi
+
+# The pure-Go binaries only: what `make run` needs.
+build-cli:
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/ $(PURE_CMDS)
+
+console:
+	@mkdir -p $(BIN)
+	CGO_ENABLED=1 $(GO) build -trimpath -o $(BIN)/ $(CONSOLE_CMD)
+
+screenshot: build
+	packaging/screenshot.sh $(BIN) docs/screenshot-hosts.png
+
+# The self-service window (cgo + Fyne, built by the script) against demo-agent-1 of the demo.
+screenshot-selfservice: build
+	packaging/screenshot-selfservice.sh $(BIN) docs/screenshot-selfservice.png
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -74,7 +97,7 @@ cross:
 	  GOOS=$$os GOARCH=$$arch CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/$$os-$$arch/ $(PURE_CMDS); \
 	done
 
-run: deps build
+run: deps build-cli
 	packaging/demo-run.sh $(BIN) $(DATA) $(LISTEN)
 
 clean:
