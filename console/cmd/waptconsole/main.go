@@ -12,8 +12,12 @@ package main
 
 import (
 	"context"
+	"crypto"
+	"crypto/x509"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 
@@ -55,7 +59,7 @@ func main() {
 	password, scripted := os.LookupEnv(passwordEnv)
 	os.Unsetenv(passwordEnv)
 
-	admin.OpenPKCS11 = pkcs11.OpenForConsole
+	admin.OpenPKCS11 = openToken
 	app.SetMetadata(fyne.AppMetadata{
 		ID: "org.waptgo.console", Name: "WAPT Console", Version: "0.1.0", Build: 1,
 		Icon: ui.Icon, Migrations: map[string]bool{"fyneDo": true},
@@ -100,4 +104,14 @@ func config(settingsPath string, connect bool, password string, scripted bool) u
 		AutoConnect:        connect,
 		Logf:               log.Printf,
 	}
+}
+
+// openToken opens the admin's key on a PKCS#11 token; a wrong PIN is the
+// console's wrong-password error (its own message, and asked again).
+func openToken(module, tokenLabel, keyLabel string, pin []byte, cert *x509.Certificate) (crypto.Signer, io.Closer, error) {
+	s, c, err := pkcs11.OpenForConsole(module, tokenLabel, keyLabel, pin, cert)
+	if errors.Is(err, pkcs11.ErrPINIncorrect) {
+		err = fmt.Errorf("%w: %w", admin.ErrWrongPassword, err)
+	}
+	return s, c, err
 }
