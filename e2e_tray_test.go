@@ -1,0 +1,123 @@
+package wapt_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wapt-go/wapt/shared/wire"
+)
+
+// TestWaptexitWithAgent runs waptexit (text UI) against a real waptagent
+// whose host must install a package: it counts down, has the service run
+// the upgrade, and exits 0 with the host OK; run again with nothing
+// pending, it exits at once.
+func TestWaptexitWithAgent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds binaries and starts a server and an agent")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	bin, data := t.TempDir(), t.TempDir()
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./server/cmd/waptserver", "./agent/cmd/wapt-get", "./agent/cmd/waptagent")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// waptexit links Fyne for its window (cgo); the text UI is used here.
+	build = exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./tray/selfservice/cmd/waptexit")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build waptexit: %v\n%s", err, out)
+	}
+	demo := exec.CommandContext(ctx, "packaging/demo-repo.sh", bin, data)
+	if out, err := demo.CombinedOutput(); err != nil {
+		t.Fatalf("demo-repo.sh: %v\n%s", err, out)
+	}
+	srv := startServer(t, ctx, bin, data, "127.0.0.1:0")
+	keys := filepath.Join(data, "keys")
+	admin := func(args ...string) string {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "wapt-get"), append(args, "--server", srv.base,
+			"--key", filepath.Join(keys, "demo-admin.pem"), "--cert", filepath.Join(keys, "demo-admin.crt"))...)
+		cmd.Env = append(os.Environ(), "WAPT_BOOTSTRAP="+srv.bootstrap)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("wapt-get %v: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	reg := exec.CommandContext(ctx, filepath.Join(bin, "wapt-get"), "register-admin", "--server", srv.base, "--cert", filepath.Join(keys, "demo-admin.crt"),
+		"--rights", "admin", "--bootstrap-password-env", "WAPT_BOOTSTRAP")
+	reg.Env = append(os.Environ(), "WAPT_BOOTSTRAP="+srv.bootstrap)
+	if out, err := reg.CombinedOutput(); err != nil {
+		t.Fatalf("register-admin: %v\n%s", err, out)
+	}
+	admin("edit-host", "exit-host", "--depends", "demo-hello")
+
+	dir := t.TempDir()
+	for sub, src := range map[string]string{"ssl": filepath.Join(data, "ssl", "demo-ca.crt"), "server-ca": filepath.Join(data, "pki", "host-ca.crt")} {
+		b, err := os.ReadFile(src)
+		must(t, err)
+		must(t, os.MkdirAll(filepath.Join(dir, sub), 0o755))
+		must(t, os.WriteFile(filepath.Join(dir, sub, filepath.Base(src)), b, 0o644))
+	}
+	sock := filepath.Join(dir, "agent.sock")
+	ini := filepath.Join(dir, "wapt-get.ini")
+	must(t, os.WriteFile(ini, []byte("[global]\nrepo_url = "+srv.base+"/wapt\nindex_certs_dir = server-ca\nuuid = exit-host\nwapt_server = "+srv.base+
+		"\nenrollment_token = "+srv.token+"\nlocal_api = "+sock+"\nwaptexit_countdown = 1\n"), 0o644))
+	a := &agentProc{dir: dir, ini: ini}
+	a.start(t, ctx, bin)
+	defer a.stop(t)
+
+	status := func() string {
+		var l wire.HostList
+		if err := json.Unmarshal([]byte(admin("hosts", "--json")), &l); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range l.Hosts {
+			if h.UUID == "exit-host" {
+				return h.Status
+			}
+		}
+		return ""
+	}
+	waitStatus := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for status() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("host status %q, want %s\nagent:\n%s", status(), want, a.log.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	waitStatus(wire.StateNeedInstall)
+
+	waptexit := func() (string, time.Duration) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, filepath.Join(bin, "waptexit"), "--console", "--socket", sock)
+		cmd.Stdin = strings.NewReader("") // nobody answers: the countdown runs out
+		start := time.Now()
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("waptexit: %v\n%s\nagent:\n%s", err, out, a.log.String())
+		}
+		return string(out), time.Since(start)
+	}
+	out, _ := waptexit()
+	if !strings.Contains(out, "demo-hello") {
+		t.Errorf("waptexit did not list the pending package:\n%s", out)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "private", "persistent", "demo-hello", "demo-hello", "hello.txt")); err != nil || !strings.Contains(string(b), "Hello") {
+		t.Errorf("demo-hello not installed by waptexit's upgrade: %v\n%s", err, out)
+	}
+	waitStatus(wire.StateOK)
+	if out, took := waptexit(); took > 10*time.Second || strings.Contains(out, "demo-hello") {
+		t.Errorf("with nothing pending waptexit took %s:\n%s", took, out)
+	}
+}
