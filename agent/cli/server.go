@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -596,36 +597,96 @@ func makeGroupTemplateCmd(env *Env) *cobra.Command {
 	return cmd
 }
 
-// parseFilters turns --filter values ("status=ERROR,package=firefox(<115)")
-// into a HostQuery; commas inside parentheses do not split.
+// filterKeys are the keys of --filter, for the usage messages.
+const filterKeys = "status, package, os, group, unit, q, software, manufacturer, model, ram_min, ram_max, disk_free_min, duplicates"
+
+// parseFilters turns --filter values into a HostQuery. An item is
+// KEY=VALUE or KEY:VALUE (whichever separator comes first), items are
+// separated by commas outside parentheses ("status=ERROR,package=firefox(<115)",
+// "software:openssl<99"), and a unit DN keeps its commas
+// ("unit=OU=prod,DC=example,DC=lan").
 func parseFilters(values []string, q *client.HostQuery) error {
 	for _, v := range values {
+		prev := ""
 		for _, item := range splitOutsideParens(v) {
 			item = strings.TrimSpace(item)
 			if item == "" {
 				continue
 			}
-			k, val, ok := strings.Cut(item, "=")
-			if !ok {
-				return usagef("hosts: --filter %q: want KEY=VALUE", item)
+			if strings.EqualFold(item, "duplicates") {
+				q.Duplicates, prev = true, "duplicates"
+				continue
 			}
-			switch strings.ToLower(strings.TrimSpace(k)) {
-			case "status":
-				q.Status = strings.ToUpper(strings.TrimSpace(val))
-			case "package":
-				q.Package = strings.TrimSpace(val)
-			case "os":
-				q.OS = strings.TrimSpace(val)
-			case "q", "text":
-				q.Text = val
-			case "group":
-				q.Group = strings.TrimSpace(val)
-			case "unit":
-				q.Unit = strings.TrimSpace(val)
-			default:
-				return usagef("hosts: --filter %q: unknown key (status, package, os, group, unit, q)", k)
+			i := strings.IndexAny(item, "=:")
+			if i < 0 {
+				return usagef("hosts: --filter %q: want KEY=VALUE or KEY:VALUE (%s)", item, filterKeys)
+			}
+			k, val := strings.ToLower(strings.TrimSpace(item[:i])), item[i+1:]
+			if prev == "unit" && rdnAttr.MatchString(k) && item[i] == '=' {
+				// "DC=lan" after "unit=OU=prod": the rest of the DN.
+				q.Unit += "," + item
+				continue
+			}
+			prev = k
+			if err := setFilter(q, k, val); err != nil {
+				return err
 			}
 		}
+	}
+	return nil
+}
+
+// rdnAttr is an attribute type of a DN (OU, DC, CN, ...), but not one of
+// the filter keys.
+var rdnAttr = regexp.MustCompile(`^(?i:ou|dc|cn|o|l|st|c)$`)
+
+// setFilter sets filter k of q to val.
+func setFilter(q *client.HostQuery, k, val string) error {
+	trimmed := strings.TrimSpace(val)
+	size := func(dst *int64) error {
+		n, err := wire.ParseSize(trimmed)
+		if err != nil || n <= 0 {
+			return usagef("hosts: --filter %s=%q: want a size in bytes or with K, M, G or T (binary: 8G = 8 GiB)", k, val)
+		}
+		*dst = n
+		return nil
+	}
+	switch k {
+	case "status":
+		q.Status = strings.ToUpper(trimmed)
+	case "package":
+		q.Package = trimmed
+	case "os":
+		q.OS = trimmed
+	case "q", "text":
+		q.Text = val
+	case "group":
+		q.Group = trimmed
+	case "unit":
+		q.Unit = trimmed
+	case "software":
+		q.Software = trimmed
+	case "manufacturer":
+		q.Manufacturer = trimmed
+	case "model":
+		q.Model = trimmed
+	case "ram_min":
+		return size(&q.RAMMin)
+	case "ram_max":
+		return size(&q.RAMMax)
+	case "disk_free_min":
+		return size(&q.DiskFreeMin)
+	case "duplicates":
+		switch strings.ToLower(trimmed) {
+		case "", "1", "true", "yes":
+			q.Duplicates = true
+		case "0", "false", "no":
+			q.Duplicates = false
+		default:
+			return usagef("hosts: --filter duplicates=%q: want 1 or 0", val)
+		}
+	default:
+		return usagef("hosts: --filter %q: unknown key (%s)", k, filterKeys)
 	}
 	return nil
 }
@@ -668,14 +729,24 @@ func dash(s string) string {
 
 func hostsCmd(env *Env) *cobra.Command {
 	var (
-		sf      serverFlags
-		filters []string
-		q       client.HostQuery
+		sf             serverFlags
+		filters        []string
+		q              client.HostQuery
+		export, output string
 	)
 	cmd := &cobra.Command{
-		Use:   "hosts [--filter status=ERROR,package=firefox(<115),os=linux,q=text] [--json]",
-		Short: "List the hosts registered on the waptserver",
-		Args:  exactArgs(0),
+		Use:   "hosts [--filter 'software:openssl<3.0.20,ram_max=8G'...] [--json | --export csv|csv-rows|json [-o FILE]]",
+		Short: "List the hosts registered on the waptserver, or export them with their inventory",
+		Long: "Filters (--filter KEY=VALUE or KEY:VALUE, comma-separated, repeatable):\n" +
+			"  status=ERROR  package=firefox(<115)  os=debian  group=NAME  unit=OU=prod,DC=example,DC=lan  q=TEXT\n" +
+			"  software=NAME[OP VERSION]  OP one of == = != < <= > >=, NAME case-insensitive, NAME* a prefix:\n" +
+			"      software:openssl<3.0.20  'software=Mozilla Firefox (x64 en-US)>=128'  software:python3*\n" +
+			"  manufacturer=TEXT  model=TEXT (substrings)  ram_min=8G  ram_max=4G  disk_free_min=20G (binary units)\n" +
+			"  duplicates (hosts sharing their BIOS system UUID with another: cloned machines)\n" +
+			"--export writes every matching host (no paging) with its hardware and software, GLPI field\n" +
+			"names: csv (one line per host, software in a \"softwares\" column \"name version; ...\"),\n" +
+			"csv-rows (one line per host and software) or json; to FILE with -o, else to stdout.",
+		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := parseFilters(filters, &q); err != nil {
 				return err
@@ -683,12 +754,21 @@ func hostsCmd(env *Env) *cobra.Command {
 			if q.Offset < 0 || q.Limit < 0 {
 				return usagef("hosts: --offset and --limit must not be negative")
 			}
+			if export != "" && !slices.Contains(wire.ExportFormats, export) {
+				return usagef("hosts: --export %q: want %s", export, strings.Join(wire.ExportFormats, ", "))
+			}
+			if output != "" && export == "" {
+				return usagef("hosts: -o goes with --export")
+			}
 			if err := sf.check(env, "hosts", true); err != nil {
 				return err
 			}
 			c, _, _, err := sf.connect(env, sf.key, sf.cert)
 			if err != nil {
 				return err
+			}
+			if export != "" {
+				return exportHosts(cmd.Context(), env, c, q, export, output)
 			}
 			l, err := c.ListHosts(cmd.Context(), q)
 			if err != nil {
@@ -699,12 +779,21 @@ func hostsCmd(env *Env) *cobra.Command {
 			}
 			tw := tabwriter.NewWriter(env.Stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "UUID\tFQDN\tSTATUS\tOS\tPENDING\tERRORS\tLAST SEEN")
+			dups := 0
 			for _, h := range l.Hosts {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", h.UUID, dash(h.FQDN), dash(h.Status),
+				id := h.UUID
+				if h.DuplicateSystemUUID {
+					id += " *"
+					dups++
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", id, dash(h.FQDN), dash(h.Status),
 					dash(strings.TrimSpace(h.OS+" "+h.OSVersion)), h.Pending, h.Errors, formatTime(h.LastSeen))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
+			}
+			if dups > 0 {
+				fmt.Fprintln(env.Stderr, "* shares its BIOS system UUID with another host (a cloned machine?): host-show UUID lists them")
 			}
 			if l.Total == 0 {
 				fmt.Fprintln(env.Stderr, "no host matches")
@@ -716,12 +805,51 @@ func hostsCmd(env *Env) *cobra.Command {
 	}
 	sf.add(cmd, true)
 	f := cmd.Flags()
-	f.StringArrayVar(&filters, "filter", nil, "KEY=VALUE[,KEY=VALUE...] with KEY status, package (\"firefox(<115)\"), os or q (free text)")
+	f.StringArrayVar(&filters, "filter", nil, "KEY=VALUE or KEY:VALUE[,...] with KEY "+filterKeys+" (see --help)")
 	f.StringVar(&q.Sort, "sort", "", "order: name (default), last_seen or status")
 	f.BoolVar(&q.Desc, "desc", false, "sort in descending order")
 	f.IntVar(&q.Offset, "offset", 0, "first host of the page")
 	f.IntVar(&q.Limit, "limit", 0, "hosts per page (default: the server's)")
+	f.StringVar(&export, "export", "", "export every matching host with its inventory: csv, csv-rows or json")
+	f.StringVarP(&output, "output", "o", "", "with --export: write to this file (replaced only once the export is complete)")
 	return cmd
+}
+
+// exportHosts writes the export to output (through a temporary file,
+// renamed when complete), or to stdout.
+func exportHosts(ctx context.Context, env *Env, c *client.Client, q client.HostQuery, format, output string) error {
+	if output == "" || output == "-" {
+		return c.ExportHosts(ctx, q, format, env.Stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	cw := &countingWriter{w: tmp}
+	err = c.ExportHosts(ctx, q, format, cw)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("export to %s: %w", output, err)
+	}
+	if err := os.Rename(tmp.Name(), output); err != nil {
+		return err
+	}
+	fmt.Fprintf(env.Stderr, "exported to %s (%d bytes)\n", output, cw.n)
+	return nil
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 func hostShowCmd(env *Env) *cobra.Command {
@@ -786,6 +914,31 @@ func printHost(w io.Writer, d wire.HostDetail) error {
 	} {
 		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], dash(kv[1]))
 	}
+	if hw := s.Hardware; hw != nil {
+		disks := ""
+		if hw.DiskTotalBytes > 0 {
+			disks = humanBytes(hw.DiskTotalBytes)
+			if hw.DiskFreeBytes != nil {
+				disks += ", " + humanBytes(*hw.DiskFreeBytes) + " free"
+			}
+		}
+		ram := ""
+		if hw.RAMBytes > 0 {
+			ram = humanBytes(hw.RAMBytes)
+		}
+		for _, kv := range [][2]string{
+			{"system", strings.TrimSpace(hw.Manufacturer + " " + hw.Model)}, {"serial", hw.Serial},
+			{"system uuid", hw.SystemUUID}, {"cpu", hw.CPU}, {"ram", ram}, {"disks", disks},
+			{"os name", hw.OSName}, {"kernel", hw.Kernel},
+		} {
+			if kv[1] != "" {
+				fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
+			}
+		}
+	}
+	if len(d.SameSystemUUID) > 0 {
+		fmt.Fprintf(tw, "same system uuid:\t%s (cloned machines?)\n", strings.Join(d.SameSystemUUID, ", "))
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -813,6 +966,20 @@ func printHost(w io.Writer, d wire.HostDetail) error {
 		fmt.Fprintf(w, "\ninventory sections: %s (--json to see them)\n", strings.Join(names, ", "))
 	}
 	return nil
+}
+
+// humanBytes formats n bytes with a binary unit: "7.7 GiB".
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
 func printHistory(w io.Writer, ev []wire.HostEvent) error {

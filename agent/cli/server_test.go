@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wapt-go/wapt/server/client"
 	"github.com/wapt-go/wapt/shared/certs"
 	"github.com/wapt-go/wapt/shared/control"
 	"github.com/wapt-go/wapt/shared/pkgfile"
@@ -83,6 +84,9 @@ func TestServerVerbsUsage(t *testing.T) {
 		{"hosts bad filter", nil, append([]string{"hosts", srv, "--filter", "colour=red"}, id...), "unknown key"},
 		{"hosts filter without =", nil, append([]string{"hosts", srv, "--filter", "status"}, id...), "KEY=VALUE"},
 		{"hosts extra arg", nil, append([]string{"hosts", srv, "x"}, id...), "expects"},
+		{"hosts bad size", nil, append([]string{"hosts", srv, "--filter", "ram_max=lots"}, id...), "ram_max"},
+		{"hosts bad export", nil, append([]string{"hosts", srv, "--export", "xml"}, id...), "--export"},
+		{"hosts -o without export", nil, append([]string{"hosts", srv, "-o", "x.csv"}, id...), "-o"},
 		{"host-show no uuid", nil, append([]string{"host-show", srv}, id...), "expects"},
 		{"host-show bad uuid", nil, append([]string{"host-show", srv, "a/b"}, id...), "uuid"},
 		{"upload no file", nil, append([]string{"upload-package", srv}, id...), ""},
@@ -178,6 +182,10 @@ func newFakeServer(t *testing.T, keys string) *fakeServer {
 				{UUID: "h1", FQDN: "h1.example.org", OS: "linux", Status: wire.StateError, Errors: 1},
 				{UUID: "h2", FQDN: "h2.example.org", Status: wire.StateOK},
 			}, Total: 5, Limit: 2})
+		case "GET /api/v1/hosts/export":
+			fs.queries = append(fs.queries, r.URL.RawQuery)
+			w.Header().Set("Content-Type", "text/csv")
+			io.WriteString(w, "name,fqdn\nh1,h1.example.org\n")
 		case "GET /api/v1/hosts/h1":
 			reply(w, 200, wire.HostDetail{Summary: wire.HostSummary{UUID: "h1", FQDN: "h1.example.org", Status: wire.StateError},
 				Packages: []wire.PackageState{{Package: "firefox", Version: "115.0-1", Status: "ERROR", State: wire.StateError, LastError: "exit 1603\nmore"}},
@@ -337,6 +345,29 @@ func TestServerVerbs(t *testing.T) {
 		if r := run(t, noServer, "hosts"); r.code != 0 {
 			t.Errorf("hosts with $%s: exit %d: %s", AdminConfigEnv, r.code, r.stderr)
 		}
+		// The issue's own example, exactly.
+		if r := run(t, env, cmd("hosts", "--filter", "software:openssl<99")...); r.code != 0 {
+			t.Fatalf("software filter: exit %d: %s", r.code, r.stderr)
+		}
+		if q := fs.queries[len(fs.queries)-1]; q != "software=openssl%3C99" {
+			t.Errorf("query %q", q)
+		}
+		r = run(t, env, cmd("hosts", "--filter", "software=firefox(>=128),manufacturer:Dell Inc.,ram_max=8G,duplicates", "--filter", "unit=OU=prod,DC=example,DC=lan")...)
+		if q := fs.queries[len(fs.queries)-1]; r.code != 0 || q != "duplicates=1&manufacturer=Dell+Inc.&ram_max=8589934592&software=firefox%28%3E%3D128%29&unit=OU%3Dprod%2CDC%3Dexample%2CDC%3Dlan" {
+			t.Errorf("exit %d, query %q: %s", r.code, q, r.stderr)
+		}
+		// Export to a file: every host (no paging), the filters kept.
+		out := filepath.Join(t.TempDir(), "hosts.csv")
+		r = run(t, env, cmd("hosts", "--filter", "software:openssl<99", "--export", "csv", "-o", out, "--limit", "2")...)
+		if r.code != 0 || string(mustRead(t, out)) != "name,fqdn\nh1,h1.example.org\n" || !strings.Contains(r.stderr, "exported to") {
+			t.Errorf("export: exit %d: %s", r.code, r.stderr)
+		}
+		if q := fs.queries[len(fs.queries)-1]; q != "format=csv&software=openssl%3C99" {
+			t.Errorf("export query %q", q)
+		}
+		if r := run(t, env, cmd("hosts", "--export", "json")...); r.code != 0 || !strings.Contains(r.stdout, "h1.example.org") {
+			t.Errorf("export to stdout: exit %d: %s", r.code, r.stderr)
+		}
 		r = run(t, env, cmd("hosts", "--json")...)
 		var l wire.HostList
 		if err := json.Unmarshal([]byte(r.stdout), &l); err != nil || l.Total != 5 {
@@ -415,4 +446,41 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return data
+}
+
+func TestParseFilters(t *testing.T) {
+	tests := []struct {
+		in   []string
+		want client.HostQuery
+	}{
+		{[]string{"software:openssl<99"}, client.HostQuery{Software: "openssl<99"}},
+		{[]string{"software=openssl>=3.0"}, client.HostQuery{Software: "openssl>=3.0"}},
+		{[]string{"software:Mozilla Firefox (x64 en-US)(<128),status:error"}, client.HostQuery{Software: "Mozilla Firefox (x64 en-US)(<128)", Status: "ERROR"}},
+		{[]string{"status=error,package=firefox(<115)", "os:linux"}, client.HostQuery{Status: "ERROR", Package: "firefox(<115)", OS: "linux"}},
+		{[]string{"unit=OU=prod,DC=example,DC=lan,group=office"}, client.HostQuery{Unit: "OU=prod,DC=example,DC=lan", Group: "office"}},
+		{[]string{"q:a=b", "text=x:y"}, client.HostQuery{Text: "x:y"}},
+		{[]string{"manufacturer:Dell Inc.", "model=ThinkPad"}, client.HostQuery{Manufacturer: "Dell Inc.", Model: "ThinkPad"}},
+		{[]string{"ram_min=512M,ram_max:8G,disk_free_min=20GiB"}, client.HostQuery{RAMMin: 512 << 20, RAMMax: 8 << 30, DiskFreeMin: 20 << 30}},
+		{[]string{"ram_max=8589934592"}, client.HostQuery{RAMMax: 8 << 30}},
+		{[]string{"duplicates"}, client.HostQuery{Duplicates: true}},
+		{[]string{"duplicates=1", "duplicates:0"}, client.HostQuery{}},
+		{[]string{"STATUS:ok"}, client.HostQuery{Status: "OK"}},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.in, " "), func(t *testing.T) {
+			var q client.HostQuery
+			if err := parseFilters(tt.in, &q); err != nil {
+				t.Fatal(err)
+			}
+			if q != tt.want {
+				t.Errorf("got %+v, want %+v", q, tt.want)
+			}
+		})
+	}
+	for _, bad := range []string{"colour=red", "status", "ram_min=lots", "ram_max=0", "disk_free_min=-1G", "duplicates=maybe", "DC=lan"} {
+		var q client.HostQuery
+		if err := parseFilters([]string{bad}, &q); err == nil {
+			t.Errorf("parseFilters(%q) accepted: %+v", bad, q)
+		}
+	}
 }

@@ -220,6 +220,18 @@ type HostQuery struct {
 	Group string
 	// Unit is an organizational unit DN: hosts in it or below it.
 	Unit string
+	// Software is a software filter on the inventory: "openssl",
+	// "openssl<3.0.20", "firefox(>=128)", "python3*" (operators == = !=
+	// < <= > >=; names case-insensitive; a final * matches a prefix).
+	Software string
+	// Manufacturer and Model match a substring of the DMI system
+	// manufacturer and model.
+	Manufacturer, Model string
+	// RAMMin, RAMMax and DiskFreeMin bound the RAM and the free space of
+	// the local disks, in bytes (0: no bound).
+	RAMMin, RAMMax, DiskFreeMin int64
+	// Duplicates keeps the hosts sharing their system UUID with another.
+	Duplicates bool
 	// Sort is the order: "name" (the server's default), "last_seen" or
 	// "status"; Desc reverses it.
 	Sort string
@@ -242,6 +254,17 @@ func (q HostQuery) Values() url.Values {
 	set("os", q.OS)
 	set("group", q.Group)
 	set("unit", q.Unit)
+	set("software", q.Software)
+	set("manufacturer", q.Manufacturer)
+	set("model", q.Model)
+	for k, n := range map[string]int64{"ram_min": q.RAMMin, "ram_max": q.RAMMax, "disk_free_min": q.DiskFreeMin} {
+		if n > 0 {
+			v.Set(k, strconv.FormatInt(n, 10))
+		}
+	}
+	if q.Duplicates {
+		v.Set("duplicates", "1")
+	}
 	set("sort", q.Sort)
 	if q.Desc {
 		v.Set("desc", "true")
@@ -260,6 +283,40 @@ func (c *Client) ListHosts(ctx context.Context, q HostQuery) (wire.HostList, err
 	var l wire.HostList
 	err := c.do(ctx, http.MethodGet, "/api/v1/hosts", q.Values(), nil, &l)
 	return l, err
+}
+
+// ExportHosts writes every host matching q (its paging and order are
+// ignored) with its inventory to w, as the server streams it (GET
+// /api/v1/hosts/export): format is wire.ExportCSV, wire.ExportCSVRows or
+// wire.ExportJSON. The size of the answer is not bounded; a transfer cut
+// short is an error.
+func (c *Client) ExportHosts(ctx context.Context, q HostQuery, format string, w io.Writer) error {
+	const path = "/api/v1/hosts/export"
+	v := q.Values()
+	v.Del("offset")
+	v.Del("limit")
+	v.Del("sort")
+	v.Del("desc")
+	v.Set("format", format)
+	r := c.rc.R().SetContext(context.WithValue(ctx, bodyKey, &body{sum: sha256.Sum256(nil)})).
+		SetQueryParamsFromValues(v).SetDoNotParseResponse(true)
+	if format == "csv" || format == "csv-rows" {
+		r.SetHeader("Accept", "text/csv")
+	}
+	resp, err := r.Execute(http.MethodGet, path)
+	if err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	raw := resp.RawBody()
+	defer raw.Close()
+	if s := resp.StatusCode(); s < 200 || s > 299 {
+		b, _ := io.ReadAll(io.LimitReader(raw, 1<<20))
+		return fmt.Errorf("GET %s: %w", path, apiError(s, b, resp.Header().Get("Location")))
+	}
+	if _, err := io.Copy(w, raw); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
+	}
+	return nil
 }
 
 // Host returns a host's detail (GET /api/v1/hosts/{uuid}).

@@ -33,8 +33,12 @@ type AdminStore interface {
 
 // Body limits.
 const (
-	maxJSONBody   = 1 << 20  // register, admins
-	maxStatusBody = 16 << 20 // status reports with inventory sections
+	maxJSONBody = 1 << 20 // admins, actions
+	// maxStatusBody bounds status reports and registrations, which carry
+	// inventory sections (inventory.MaxSectionTotal, 16 MiB) besides
+	// packages and hashes.
+	maxStatusBody   = 20 << 20
+	maxRegisterBody = maxStatusBody
 )
 
 var (

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -25,6 +26,7 @@ func (h *hostsHandler) Routes() chi.Router {
 	r.Post("/register", h.register)
 	r.Post("/{uuid}/status", h.status)
 	r.Get("/", h.list)
+	r.Get("/export", h.export)
 	r.Get("/{uuid}", h.show)
 	r.Get("/{uuid}/history", h.history)
 	r.Get("/{uuid}/uplink", h.uplink)
@@ -37,7 +39,7 @@ func (h *hostsHandler) Routes() chi.Router {
 // known host renewing) by the host's current key.
 func (h *hostsHandler) register(w http.ResponseWriter, r *http.Request) {
 	var req wire.RegisterRequest
-	body, err := readRequest(r, maxJSONBody, &req)
+	body, err := readRequest(r, maxRegisterBody, &req)
 	if err != nil {
 		writeError(w, err)
 		return
@@ -114,16 +116,33 @@ func (h *hostsHandler) status(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// list: GET /api/v1/hosts?status=&q=&package=&os=&group=&unit=&seen_after=&seen_before=&sort=&desc=&offset=&limit=
+// list: GET /api/v1/hosts?status=&q=&package=&os=&group=&unit=&software=&manufacturer=&model=
+// &ram_min=&ram_max=&disk_free_min=&duplicates=&seen_after=&seen_before=&sort=&desc=&offset=&limit=
 func (h *hostsHandler) list(w http.ResponseWriter, r *http.Request) {
 	if _, err := h.requireAdmin(r, nil, wire.RightView); err != nil {
 		writeError(w, err)
 		return
 	}
-	v := r.URL.Query()
+	q, err := hostQuery(r.URL.Query())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	list, err := h.cfg.Inventory.ListHosts(r.Context(), q)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+// hostQuery reads the host filters of the list and export endpoints; bad
+// values give a *wire.FieldsError naming each.
+func hostQuery(v url.Values) (inventory.Query, error) {
 	q := inventory.Query{
 		Status: v.Get("status"), Text: v.Get("q"), HasPackage: v.Get("package"), OS: v.Get("os"),
 		Group: v.Get("group"), Unit: v.Get("unit"),
+		Software: v.Get("software"), Manufacturer: v.Get("manufacturer"), Model: v.Get("model"),
 		Sort: v.Get("sort"), Desc: v.Get("desc") == "true" || v.Get("desc") == "1",
 	}
 	fields := map[string]string{}
@@ -136,6 +155,22 @@ func (h *hostsHandler) list(w http.ResponseWriter, r *http.Request) {
 			*dst = n
 		}
 	}
+	for name, dst := range map[string]*int64{"ram_min": &q.RAMMin, "ram_max": &q.RAMMax, "disk_free_min": &q.DiskFreeMin} {
+		if s := v.Get(name); s != "" {
+			n, err := wire.ParseSize(s)
+			if err != nil {
+				fields[name] = "bytes expected, or a number with K, M, G or T (binary units)"
+			}
+			*dst = n
+		}
+	}
+	switch v.Get("duplicates") {
+	case "", "0", "false":
+	case "1", "true":
+		q.Duplicates = true
+	default:
+		fields["duplicates"] = "1, true, 0 or false expected"
+	}
 	for name, dst := range map[string]*time.Time{"seen_after": &q.SeenAfter, "seen_before": &q.SeenBefore} {
 		if s := v.Get(name); s != "" {
 			t, err := time.Parse(time.RFC3339, s)
@@ -146,15 +181,9 @@ func (h *hostsHandler) list(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(fields) > 0 {
-		writeError(w, &wire.FieldsError{Fields: fields})
-		return
+		return q, &wire.FieldsError{Fields: fields}
 	}
-	list, err := h.cfg.Inventory.ListHosts(r.Context(), q)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, list)
+	return q, nil
 }
 
 // show: GET /api/v1/hosts/{uuid}

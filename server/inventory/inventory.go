@@ -47,15 +47,18 @@ const (
 
 // Limits on reports and registrations.
 const (
-	MaxSectionSize  = 1 << 20 // one inventory section's JSON
-	MaxSectionTotal = 8 << 20 // all sections of one report
-	MaxSections     = 256
-	MaxPackages     = 10000
-	MaxProblems     = 1000
-	MaxTextLen      = 64 << 10 // LastError, problem lines, run errors
-	MaxNameLen      = 255      // uuid, fqdn, hostname, package, section names
-	MaxLimit        = 1000     // Query.Limit
-	DefaultLimit    = 100
+	MaxSectionSize = 1 << 20 // one inventory section's JSON (but software)
+	// MaxSoftwareSectionSize bounds the software section: a machine with
+	// 6,000 packages sends about 1 MiB.
+	MaxSoftwareSectionSize = 8 << 20
+	MaxSectionTotal        = 16 << 20 // all sections of one report or registration
+	MaxSections            = 256
+	MaxPackages            = 10000
+	MaxProblems            = 1000
+	MaxTextLen             = 64 << 10 // LastError, problem lines, run errors
+	MaxNameLen             = 255      // uuid, fqdn, hostname, package, section names
+	MaxLimit               = 1000     // Query.Limit
+	DefaultLimit           = 100
 )
 
 // MissingSectionsError is returned by IngestStatus when the report lists a
@@ -96,6 +99,9 @@ type SectionData struct {
 	Name string
 	Hash string
 	Data []byte
+	// Facts are what DeriveFacts made of Data: nil when nothing (the store
+	// then clears the facts the section had given).
+	Facts *Facts
 }
 
 // Registration is a host registration (new or again) for Store.Register.
@@ -160,6 +166,16 @@ type HostFilter struct {
 	Desc       bool
 	Offset     int
 	Limit      int
+
+	// The inventory filters.
+	Software *SoftwareCond // nil for none
+	// Manufacturer and Model match a substring, case-insensitively.
+	Manufacturer, Model string
+	// RAMMin, RAMMax and DiskFreeMin bound the derived columns, in bytes;
+	// 0 is no bound. Hosts whose value is unknown never match a bound.
+	RAMMin, RAMMax, DiskFreeMin int64
+	// Duplicates keeps the hosts sharing their system UUID with another.
+	Duplicates bool
 }
 
 // Store is the persistence the Service needs. Each method is one
@@ -180,6 +196,11 @@ type Store interface {
 	// revoked) and records a.
 	Revoke(ctx context.Context, uuid string, at time.Time, a AuditEntry) error
 	ListHosts(ctx context.Context, f HostFilter) (hosts []wire.HostSummary, total int, err error)
+	// ExportHosts calls fn for every host matching f (Offset, Limit and
+	// Sort ignored: by hostname), with its software when withSoftware,
+	// reading the hosts in chunks (never all at once) and calling fn
+	// outside any transaction. An error of fn stops it and is returned.
+	ExportHosts(ctx context.Context, f HostFilter, withSoftware bool, fn func(HostExport) error) error
 	Host(ctx context.Context, uuid string) (wire.HostDetail, error)
 	AuditLog(ctx context.Context, limit int) ([]AuditEntry, error)
 	// AddAudit records one audit entry.

@@ -37,6 +37,19 @@ type Query struct {
 	// Unit is an organizational unit DN ("OU=prod,DC=example,DC=lan"):
 	// hosts in that unit or any unit below it (case-insensitive).
 	Unit string
+	// Software is a software filter on the inventory: "openssl",
+	// "openssl<3.0.20", "firefox(>=128)", "python3*" (ParseSoftwareFilter).
+	Software string
+	// Manufacturer and Model match a substring of the DMI system
+	// manufacturer and model (case-insensitive for ASCII).
+	Manufacturer, Model string
+	// RAMMin and RAMMax bound the RAM, DiskFreeMin the free space of the
+	// local disks, in bytes; 0 is no bound. Hosts whose inventory does not
+	// tell never match a bound.
+	RAMMin, RAMMax, DiskFreeMin int64
+	// Duplicates keeps the hosts whose system UUID another registered
+	// host reports too (cloned machines).
+	Duplicates bool
 	// SeenBefore / SeenAfter bound the last accepted status report
 	// (hosts never seen do not match either bound).
 	SeenBefore, SeenAfter time.Time
@@ -73,6 +86,8 @@ func (q Query) filter() (HostFilter, error) {
 		Status: q.Status, Text: q.Text, OS: q.OS,
 		SeenBefore: q.SeenBefore, SeenAfter: q.SeenAfter, Revoked: q.IncludeRevoked,
 		Group: strings.ToLower(q.Group), Unit: q.Unit,
+		Manufacturer: q.Manufacturer, Model: q.Model,
+		RAMMin: q.RAMMin, RAMMax: q.RAMMax, DiskFreeMin: q.DiskFreeMin, Duplicates: q.Duplicates,
 		Sort: q.Sort, Desc: q.Desc, Offset: q.Offset, Limit: q.Limit,
 	}
 	if q.Status != "" && !validState(q.Status) {
@@ -82,6 +97,24 @@ func (q Query) filter() (HostFilter, error) {
 	checkFilter(f, "os", q.OS)
 	checkFilter(f, "group", q.Group)
 	checkUnit(f, "unit", q.Unit)
+	checkFilter(f, "manufacturer", q.Manufacturer)
+	checkFilter(f, "model", q.Model)
+	if q.Software != "" {
+		c, err := ParseSoftwareFilter(q.Software)
+		if err != nil {
+			f["software"] = strings.TrimPrefix(err.Error(), ErrInvalid.Error()+": ")
+		} else {
+			hf.Software = &c
+		}
+	}
+	for key, v := range map[string]int64{"ram_min": q.RAMMin, "ram_max": q.RAMMax, "disk_free_min": q.DiskFreeMin} {
+		if v < 0 {
+			f[key] = "negative"
+		}
+	}
+	if q.RAMMax > 0 && q.RAMMin > q.RAMMax {
+		f["ram_min"] = "greater than ram_max"
+	}
 	if q.HasPackage != "" {
 		r, err := version.ParseRequest(q.HasPackage)
 		if err != nil {

@@ -61,8 +61,8 @@ func (s *Service) Register(ctx context.Context, req wire.RegisterRequest, cert *
 	for _, name := range sortedKeys(req.Sections) {
 		data := req.Sections[name]
 		total += len(data)
-		if checkSection(f, name, data) {
-			secs = append(secs, SectionData{Name: name, Hash: SectionHash(data), Data: data})
+		if facts, ok := checkSection(f, name, data); ok {
+			secs = append(secs, SectionData{Name: name, Hash: SectionHash(data), Data: data, Facts: facts})
 		}
 	}
 	if total > MaxSectionTotal {
@@ -172,21 +172,35 @@ func checkName(f map[string]string, key, v string, required bool) bool {
 	return true
 }
 
-// checkSection validates one section's name and data into f.
-func checkSection(f map[string]string, name string, data []byte) bool {
+// SectionLimit returns the largest accepted size of section name.
+func SectionLimit(name string) int {
+	if name == SectionSoftware {
+		return MaxSoftwareSectionSize
+	}
+	return MaxSectionSize
+}
+
+// checkSection validates one section's name and data into f and derives
+// its facts; ok is false when the section is refused.
+func checkSection(f map[string]string, name string, data []byte) (facts *Facts, ok bool) {
 	key := "sections." + name
 	if !checkName(f, key, name, true) {
-		return false
+		return nil, false
 	}
 	switch {
-	case len(data) > MaxSectionSize:
-		f[key] = fmt.Sprintf("%d bytes, more than %d", len(data), MaxSectionSize)
+	case len(data) > SectionLimit(name):
+		f[key] = fmt.Sprintf("%d bytes, more than %d", len(data), SectionLimit(name))
 	case len(data) == 0 || !json.Valid(data):
 		f[key] = "not valid JSON"
 	default:
-		return true
+		facts, err := DeriveFacts(name, data)
+		if err != nil {
+			f[key] = err.Error()
+			return nil, false
+		}
+		return facts, true
 	}
-	return false
+	return nil, false
 }
 
 // osFromSections reads the OS name and version from the "host" section, as

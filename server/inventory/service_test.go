@@ -332,9 +332,9 @@ func TestIngestStatus(t *testing.T) {
 			r.Sections = map[string]wire.Section{"big": s}
 			r.SectionHashes["big"] = s.Hash
 		}), want: inventory.ErrInvalid},
-		{name: "sections over 8 MiB in all", uuid: "a", signer: certA, rep: with(func(r *wire.StatusReport) {
+		{name: "sections over 16 MiB in all", uuid: "a", signer: certA, rep: with(func(r *wire.StatusReport) {
 			r.Sections = map[string]wire.Section{}
-			for i := range 9 {
+			for i := range 17 {
 				s := sec(nearBig)
 				r.Sections[fmt.Sprint("s", i)] = s
 				r.SectionHashes[fmt.Sprint("s", i)] = s.Hash

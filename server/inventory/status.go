@@ -161,15 +161,19 @@ func checkSections(f map[string]string, rep wire.StatusReport, u *StatusUpdate) 
 			continue
 		}
 		total += len(sec.Data)
-		if !checkSection(f, name, sec.Data) {
-			continue
+		if total > MaxSectionTotal {
+			continue // refused below; do not derive more
 		}
 		if sec.Hash != hash {
 			f["sections."+name] = "hash differs from section_hashes"
 			continue
 		}
+		facts, ok := checkSection(f, name, sec.Data)
+		if !ok {
+			continue
+		}
 		raw[name] = sec.Data
-		u.SetSections = append(u.SetSections, SectionData{Name: name, Hash: hash, Data: sec.Data})
+		u.SetSections = append(u.SetSections, SectionData{Name: name, Hash: hash, Data: sec.Data, Facts: facts})
 	}
 	for name := range rep.Sections {
 		if _, ok := rep.SectionHashes[name]; !ok {

@@ -124,7 +124,7 @@ func TestAPI(t *testing.T) {
 	must(t, os.WriteFile(filepath.Join(data, "wapt-host", "HOST-1.wapt"), []byte("host package bytes"), 0o644))
 	status, _ := json.Marshal(wire.StatusReport{UUID: "HOST-1", Time: time.Now().UTC(), HostStatus: wire.StateOK,
 		Packages: []wire.PackageState{{Package: "firefox", Version: "128.0-1", Status: "OK", State: wire.StateOK}}})
-	huge := bytes.Repeat([]byte(" "), 17<<20)
+	huge := bytes.Repeat([]byte(" "), 21<<20)
 
 	upload := buildPackage(t, admin, adminCA)
 	viewerFP, adminFP, outsiderFP := signing.Fingerprint(viewer.cert), signing.Fingerprint(admin.cert), signing.Fingerprint(outsider.cert)
@@ -168,6 +168,18 @@ func TestAPI(t *testing.T) {
 		{"host detail unknown", "GET", "/hosts/NOPE", nil, &viewer, 404},
 		{"hosts by group", "GET", "/hosts?group=grp-a&unit=OU%3Dprod,DC%3Dlan", nil, &viewer, 200},
 		{"hosts bad unit", "GET", "/hosts?unit=%00", nil, &viewer, 422},
+		{"hosts by inventory", "GET", "/hosts?software=openssl%3C99&manufacturer=dell&model=x&ram_min=8G&ram_max=64G&disk_free_min=1024&duplicates=1", nil, &viewer, 200},
+		{"hosts bad software filter", "GET", "/hosts?software=%3C3", nil, &viewer, 422},
+		{"hosts bad ram", "GET", "/hosts?ram_min=lots", nil, &viewer, 422},
+		{"hosts bad duplicates", "GET", "/hosts?duplicates=maybe", nil, &viewer, 422},
+		{"export unsigned", "GET", "/hosts/export?format=csv", nil, nil, 401},
+		{"export by a host", "GET", "/hosts/export?format=csv", nil, &host, 401},
+		{"export by an outsider", "GET", "/hosts/export?format=csv", nil, &outsider, 401},
+		{"export csv by a viewer", "GET", "/hosts/export?format=csv&software=openssl%3C99", nil, &viewer, 200},
+		{"export csv-rows by a viewer", "GET", "/hosts/export?format=csv-rows", nil, &viewer, 200},
+		{"export json by a viewer", "GET", "/hosts/export?format=json&status=OK", nil, &viewer, 200},
+		{"export bad format", "GET", "/hosts/export?format=xml", nil, &viewer, 422},
+		{"export bad filter", "GET", "/hosts/export?format=csv&ram_max=-1", nil, &viewer, 422},
 		{"host history unsigned", "GET", "/hosts/HOST-1/history", nil, nil, 401},
 		{"host history by an outsider", "GET", "/hosts/HOST-1/history", nil, &outsider, 401},
 		{"host history by a host", "GET", "/hosts/HOST-1/history", nil, &host, 401},

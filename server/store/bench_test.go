@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 	if fleetPath != "" {
 		os.RemoveAll(filepath.Dir(fleetPath))
 	}
+	for _, dir := range swFleetTemps {
+		os.RemoveAll(dir)
+	}
 	os.Exit(code)
 }
 

@@ -107,6 +107,22 @@ func (d *DB) Register(ctx context.Context, r inventory.Registration, a inventory
 				return err
 			}
 		}
+		// The facts follow the sections: those sent set theirs, the others
+		// are cleared.
+		for _, name := range inventory.FactSections {
+			var f *inventory.Facts
+			for _, s := range r.Sections {
+				if s.Name == name {
+					f = s.Facts
+				}
+			}
+			if err := applyFacts(ctx, tx, id, name, f); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE hosts SET facts_version = ? WHERE id = ?", factsVersion, id); err != nil {
+			return err
+		}
 		return audit(ctx, tx, a)
 	})
 }
@@ -140,6 +156,13 @@ func (d *DB) Revoke(ctx context.Context, uuid string, at time.Time, a inventory.
 			return err
 		} else if n == 0 {
 			return inventory.ErrNotFound
+		}
+		var id int64
+		if err := tx.QueryRowContext(ctx, "SELECT id FROM hosts WHERE uuid = ?", uuid).Scan(&id); err != nil {
+			return err
+		}
+		if err := refreshDuplicates(ctx, tx, id, ""); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE host_certs SET revoked_at = ? WHERE uuid = ? AND revoked_at IS NULL", formatTime(at), uuid); err != nil {
 			return err
@@ -279,10 +302,10 @@ func (d *DB) saveBatch(batch []*statusReq) {
 func saveStatus(ctx context.Context, tx *sql.Tx, r *statusReq) error {
 	u := r.u
 	at := formatTime(u.At)
-	var id, revoked int64
+	var id, revoked, fv int64
 	var fp, oldStatus string
-	err := tx.QueryRowContext(ctx, "SELECT id, cert_fingerprint, revoked, status FROM hosts WHERE uuid = ?", u.UUID).
-		Scan(&id, &fp, &revoked, &oldStatus)
+	err := tx.QueryRowContext(ctx, "SELECT id, cert_fingerprint, revoked, status, facts_version FROM hosts WHERE uuid = ?", u.UUID).
+		Scan(&id, &fp, &revoked, &oldStatus, &fv)
 	if errors.Is(err, sql.ErrNoRows) {
 		return inventory.ErrNotFound
 	}
@@ -294,6 +317,11 @@ func saveStatus(ctx context.Context, tx *sql.Tx, r *statusReq) error {
 	}
 	if u.ReconcileSections {
 		if err := reconcileSections(ctx, tx, id, u, at); err != nil {
+			return err
+		}
+	}
+	if fv < factsVersion {
+		if err := rederiveFacts(ctx, tx, id); err != nil {
 			return err
 		}
 	}
@@ -398,6 +426,9 @@ func reconcileSections(ctx context.Context, tx *sql.Tx, id int64, u inventory.St
 			if _, err := tx.ExecContext(ctx, "DELETE FROM host_sections WHERE host_id = ? AND name = ?", id, n); err != nil {
 				return err
 			}
+			if err := applyFacts(ctx, tx, id, n, nil); err != nil {
+				return err
+			}
 		}
 	}
 	for _, s := range u.SetSections {
@@ -405,6 +436,9 @@ func reconcileSections(ctx context.Context, tx *sql.Tx, id int64, u inventory.St
 			continue // unchanged content (same hash)
 		}
 		if err := putSection(ctx, tx, id, s, at); err != nil {
+			return err
+		}
+		if err := applyFacts(ctx, tx, id, s.Name, s.Facts); err != nil {
 			return err
 		}
 	}

@@ -31,19 +31,112 @@ const (
 // user values only in args.
 func where(f inventory.HostFilter, form pkgForm) (string, []any) {
 	conds, args := hostConds(f)
-	if f.Package != "" {
-		sub, subArgs := packageCond(f)
+	for _, s := range sets(f) {
 		if form == pkgExists {
-			conds = append(conds, "EXISTS ("+sub+" AND p.host_id = h.id)")
+			conds = append(conds, "EXISTS ("+s.exists+")")
 		} else {
-			conds = append(conds, "h.id IN ("+sub+")")
+			conds = append(conds, "h.id IN ("+s.in+")")
 		}
-		args = append(args, subArgs...)
+		args = append(args, s.args...)
 	}
 	if len(conds) == 0 {
 		return "", args
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
+}
+
+// idSet is a filter on a per-host table: the hosts having a matching row.
+type idSet struct {
+	in     string // "SELECT <host id> FROM …": the matching hosts (a host may come several times when multi)
+	exists string // the same correlated with h.id, for EXISTS
+	args   []any
+	multi  bool
+}
+
+// sets returns f's filters on the per-host tables (packages, software).
+func sets(f inventory.HostFilter) []idSet {
+	var out []idSet
+	if f.Package != "" {
+		sub, args := packageCond(f)
+		out = append(out, idSet{in: sub, exists: sub + " AND p.host_id = h.id", args: args})
+	}
+	if f.Software != nil {
+		ids, args := softwareCond(*f.Software)
+		out = append(out, idSet{
+			in:     "SELECT hs.host_id FROM host_software hs WHERE hs.software_id IN (" + ids + ")",
+			exists: "SELECT 1 FROM host_software hs WHERE hs.host_id = h.id AND hs.software_id IN (" + ids + ")",
+			args:   args, multi: true,
+		})
+	}
+	return out
+}
+
+// softwareCond returns "SELECT s.id FROM software s WHERE …" for c: on the
+// (name_key, version_key) index.
+func softwareCond(c inventory.SoftwareCond) (string, []any) {
+	q := "SELECT s.id FROM software s WHERE "
+	var args []any
+	if c.Prefix {
+		q += "s.name_key >= ?"
+		args = append(args, c.Name)
+		if hi, ok := prefixEnd(c.Name); ok {
+			q += " AND s.name_key < ?"
+			args = append(args, hi)
+		}
+	} else {
+		q += "s.name_key = ?"
+		args = append(args, c.Name)
+	}
+	if r := c.Versions; r != nil {
+		rq, rargs := keyRange("s.version_key", *r)
+		if c.Exclude {
+			q += " AND s.version_key IS NOT NULL AND NOT (" + rq + ")"
+		} else {
+			q += " AND s.version_key IS NOT NULL AND " + rq
+		}
+		args = append(args, rargs...)
+	}
+	return q, args
+}
+
+// keyRange returns the condition of col in r ("1" when unbounded).
+func keyRange(col string, r inventory.KeyRange) (string, []any) {
+	var conds []string
+	var args []any
+	if r.Lo != nil {
+		op := " > ?"
+		if r.LoIncl {
+			op = " >= ?"
+		}
+		conds = append(conds, col+op)
+		args = append(args, r.Lo)
+	}
+	if r.Hi != nil {
+		op := " < ?"
+		if r.HiIncl {
+			op = " <= ?"
+		}
+		conds = append(conds, col+op)
+		args = append(args, r.Hi)
+	}
+	if len(conds) == 0 {
+		return "1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// prefixEnd returns the smallest string above every string starting with
+// p (compared byte-wise, as SQLite's BINARY collation and PostgreSQL's "C"
+// do); ok is false when there is none (p is all 0xFF bytes).
+func prefixEnd(p string) (string, bool) {
+	b := []byte(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return string(b[:i+1]), true
+		}
+	}
+	return "", false
 }
 
 // hostConds returns the conditions of f on the hosts table alone.
@@ -85,7 +178,37 @@ func hostConds(f inventory.HostFilter) ([]string, []any) {
 		conds = append(conds, `(lower(h.unit) = lower(?) OR lower(h.unit) LIKE lower(?) ESCAPE '\')`)
 		args = append(args, f.Unit, "%,"+likeEscaper.Replace(f.Unit))
 	}
+	if f.Manufacturer != "" {
+		conds = append(conds, `h.manufacturer LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscaper.Replace(f.Manufacturer)+"%")
+	}
+	if f.Model != "" {
+		conds = append(conds, `h.model LIKE ? ESCAPE '\'`)
+		args = append(args, "%"+likeEscaper.Replace(f.Model)+"%")
+	}
+	if f.RAMMin > 0 {
+		conds = append(conds, "h.ram_bytes >= ?")
+		args = append(args, f.RAMMin)
+	}
+	if f.RAMMax > 0 {
+		conds = append(conds, "h.ram_bytes <= ?")
+		args = append(args, f.RAMMax)
+	}
+	if f.DiskFreeMin > 0 {
+		conds = append(conds, "h.disk_free_bytes >= ?")
+		args = append(args, f.DiskFreeMin)
+	}
+	if f.Duplicates {
+		conds = append(conds, "h.duplicate_uuid = 1")
+	}
 	return conds, args
+}
+
+// onlyRevoked reports whether f has no condition on the hosts table but
+// the implicit revoked = 0.
+func onlyRevoked(f inventory.HostFilter) bool {
+	conds, _ := hostConds(f)
+	return len(conds) == 0 || len(conds) == 1 && !f.Revoked
 }
 
 // packageCond returns "SELECT p.host_id FROM host_packages p WHERE …" for
@@ -94,22 +217,9 @@ func packageCond(f inventory.HostFilter) (string, []any) {
 	sub := "SELECT p.host_id FROM host_packages p WHERE p.package = ?"
 	args := []any{f.Package}
 	if r := f.Versions; r != nil {
-		if r.Lo != nil {
-			if r.LoIncl {
-				sub += " AND p.version_key >= ?"
-			} else {
-				sub += " AND p.version_key > ?"
-			}
-			args = append(args, r.Lo)
-		}
-		if r.Hi != nil {
-			if r.HiIncl {
-				sub += " AND p.version_key <= ?"
-			} else {
-				sub += " AND p.version_key < ?"
-			}
-			args = append(args, r.Hi)
-		}
+		rq, rargs := keyRange("p.version_key", *r)
+		sub += " AND " + rq
+		args = append(args, rargs...)
 	}
 	return sub, args
 }
@@ -135,15 +245,31 @@ func orderBy(f inventory.HostFilter) string {
 }
 
 const summaryCols = `h.uuid, h.fqdn, h.hostname, h.os, h.os_version, h.status, h.pending, h.errors,
-	h.last_seen, h.registered_at, h.cert_fingerprint, h.unit`
+	h.last_seen, h.registered_at, h.cert_fingerprint, h.unit,
+	h.manufacturer, h.model, h.serial, h.system_uuid, h.cpu_model, h.ram_bytes, h.disk_total_bytes, h.disk_free_bytes,
+	h.os_name, h.kernel, h.duplicate_uuid`
 
 func scanSummary(sc interface{ Scan(...any) error }) (wire.HostSummary, error) {
 	var s wire.HostSummary
 	var seen, reg sql.NullString
+	var manufacturer, model, serial, sysUUID, cpu, osName, kernel sql.NullString
+	var ram, diskTotal, diskFree sql.NullInt64
+	var dup int64
 	if err := sc.Scan(&s.UUID, &s.FQDN, &s.Hostname, &s.OS, &s.OSVersion, &s.Status, &s.Pending, &s.Errors,
-		&seen, &reg, &s.CertFingerprint, &s.Unit); err != nil {
+		&seen, &reg, &s.CertFingerprint, &s.Unit,
+		&manufacturer, &model, &serial, &sysUUID, &cpu, &ram, &diskTotal, &diskFree, &osName, &kernel, &dup); err != nil {
 		return s, err
 	}
+	hw := wire.HostHardware{Manufacturer: manufacturer.String, Model: model.String, Serial: serial.String,
+		SystemUUID: sysUUID.String, CPU: cpu.String, RAMBytes: ram.Int64, DiskTotalBytes: diskTotal.Int64,
+		OSName: osName.String, Kernel: kernel.String}
+	if diskFree.Valid {
+		hw.DiskFreeBytes = &diskFree.Int64
+	}
+	if hw != (wire.HostHardware{}) {
+		s.Hardware = &hw
+	}
+	s.DuplicateSystemUUID = dup != 0
 	var err error
 	if s.LastSeen, err = parseTime(seen); err != nil {
 		return s, err
@@ -154,33 +280,28 @@ func scanSummary(sc interface{ Scan(...any) error }) (wire.HostSummary, error) {
 
 // ListHosts implements inventory.Store.
 //
-// With a package filter, the total is counted on the package index alone
-// when no other host condition applies (revoked hosts, few, are
-// subtracted), and the page is read by whichever plan is cheaper for the
-// number of matches: probing hosts in ORDER BY order until the page is full
-// (many matches) or looking the matches up and sorting them (few).
+// With a package or software filter the total is counted on that table's
+// index (see count), and the page is read by whichever plan is cheaper for
+// the number of matches: probing hosts in ORDER BY order until the page is
+// full (many matches) or looking the matches up and sorting them (few).
 func (d *DB) ListHosts(ctx context.Context, f inventory.HostFilter) ([]wire.HostSummary, int, error) {
 	var out []wire.HostSummary
 	var total int
 	err := d.read(ctx, func(tx *sql.Tx) error {
+		var lookups int
 		var err error
-		if total, err = count(ctx, tx, f); err != nil || total <= f.Offset {
+		if total, lookups, err = count(ctx, tx, f); err != nil || total <= f.Offset {
 			return err
 		}
 		form := pkgIn
-		if f.Package != "" && f.Sort != inventory.SortStatus {
+		if len(sets(f)) > 0 && f.Sort != inventory.SortStatus {
 			var maxID int64 // ≥ the number of hosts
 			if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(id), 0) FROM hosts").Scan(&maxID); err != nil {
 				return err
 			}
-			// Lookups of every package match (then a sort of those that
-			// pass), against probes to fill the page by walking hosts.
-			lookups := total
-			if conds, _ := hostConds(f); len(conds) > 1 {
-				if lookups, err = countPackage(ctx, tx, f); err != nil {
-					return err
-				}
-			}
+			// Lookups of every match of the first set (then a sort of
+			// those that pass), against probes to fill the page by walking
+			// hosts.
 			if float64(f.Offset+f.Limit)*float64(maxID)/float64(total) < float64(lookups)/2 {
 				form = pkgExists
 			}
@@ -211,15 +332,63 @@ func page(ctx context.Context, tx *sql.Tx, f inventory.HostFilter, form pkgForm)
 	return out, rows.Err()
 }
 
-// count returns the number of hosts matching f.
-func count(ctx context.Context, tx *sql.Tx, f inventory.HostFilter) (int, error) {
-	if conds, _ := hostConds(f); f.Package != "" && len(conds) <= 1 {
-		return countPackage(ctx, tx, f)
+// count returns the number of hosts matching f, and of those matching its
+// first package or software filter alone (lookups; total when f has none).
+//
+// A package filter alone is counted in SQL on its index (one row per host
+// and package). Otherwise, with package or software filters, the hosts of
+// each are collected into a bitmap (collectHosts), intersected, and
+// intersected with the hosts passing the other conditions: distinct hosts
+// without SQLite's slow COUNT(DISTINCT).
+func count(ctx context.Context, tx *sql.Tx, f inventory.HostFilter) (total, lookups int, err error) {
+	ss := sets(f)
+	if len(ss) == 1 && !ss[0].multi && onlyRevoked(f) {
+		total, err = countSet(ctx, tx, f, ss[0])
+		return total, total, err
 	}
-	var n int
+	if len(ss) > 0 {
+		set, first, ok, err := matchSet(ctx, tx, f, ss)
+		if err != nil || ok {
+			return set.count(), first, err
+		}
+	}
 	w, args := where(f, pkgIn)
-	err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM hosts h"+w, args...).Scan(&n)
-	return n, err
+	err = tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM hosts h"+w, args...).Scan(&total)
+	return total, total, err
+}
+
+// matchSet returns the hosts matching f, whose package and software
+// filters are ss, and the number of hosts of ss[0] alone; ok is false when
+// a set is too large to collect (then count in SQL).
+func matchSet(ctx context.Context, tx *sql.Tx, f inventory.HostFilter, ss []idSet) (set hostSet, first int, ok bool, err error) {
+	for i, s := range ss {
+		b, ok, err := collectHosts(ctx, tx, s.in, s.args)
+		if err != nil || !ok {
+			return nil, 0, false, err
+		}
+		if i == 0 {
+			set, first = b, b.count()
+		} else {
+			set = set.and(b)
+		}
+	}
+	conds, args := hostConds(f)
+	switch {
+	case len(conds) == 0:
+	case onlyRevoked(f):
+		rev, _, err := collectHosts(ctx, tx, "SELECT id AS host_id FROM hosts WHERE revoked = 1", nil)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		set = set.andNot(rev)
+	default:
+		hs, ok, err := collectHosts(ctx, tx, "SELECT h.id AS host_id FROM hosts h WHERE "+strings.Join(conds, " AND "), args)
+		if err != nil || !ok {
+			return nil, 0, false, err
+		}
+		set = set.and(hs)
+	}
+	return set, first, true, nil
 }
 
 // Host implements inventory.Store.
@@ -258,10 +427,37 @@ func (d *DB) Host(ctx context.Context, uuid string) (wire.HostDetail, error) {
 		if h.Sections, err = sections(ctx, tx, id); err != nil {
 			return err
 		}
-		h.Groups, err = hostGroups(ctx, tx, uuid)
+		if h.Groups, err = hostGroups(ctx, tx, uuid); err != nil {
+			return err
+		}
+		if hw := h.Summary.Hardware; hw != nil && hw.SystemUUID != "" {
+			h.SameSystemUUID, err = sameSystemUUID(ctx, tx, id, hw.SystemUUID)
+		}
 		return err
 	})
 	return h, err
+}
+
+// maxSameUUID bounds the hosts listed as sharing a system UUID.
+const maxSameUUID = 100
+
+// sameSystemUUID returns the other unrevoked hosts reporting sysUUID.
+func sameSystemUUID(ctx context.Context, tx *sql.Tx, id int64, sysUUID string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT uuid FROM hosts WHERE system_uuid = ? AND id <> ? AND revoked = 0 ORDER BY uuid LIMIT ?",
+		sysUUID, id, maxSameUUID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
 }
 
 func hostGroups(ctx context.Context, tx *sql.Tx, uuid string) ([]string, error) {
@@ -327,16 +523,19 @@ func sections(ctx context.Context, tx *sql.Tx, id int64) (map[string]json.RawMes
 	return out, rows.Err()
 }
 
-// countPackage counts the hosts matching f's package filter alone (and
-// revoked = 0 unless f.Revoked) on the package index: one row per host, and
-// the few revoked hosts subtracted through their partial index.
-func countPackage(ctx context.Context, tx *sql.Tx, f inventory.HostFilter) (int, error) {
-	sub, args := packageCond(f)
-	q := "SELECT COUNT(*) FROM (" + sub
+// countSet counts the hosts of set s alone (and revoked = 0 unless
+// f.Revoked) on its table's index: the few revoked hosts are subtracted
+// through their partial index.
+func countSet(ctx context.Context, tx *sql.Tx, f inventory.HostFilter, s idSet) (int, error) {
+	agg := "COUNT(*)"
+	if s.multi {
+		agg = "COUNT(DISTINCT c.host_id)"
+	}
+	q := "SELECT " + agg + " FROM (" + s.in + ") c"
 	if !f.Revoked {
-		q += " AND p.host_id NOT IN (SELECT id FROM hosts WHERE revoked = 1)"
+		q += " WHERE c.host_id NOT IN (SELECT id FROM hosts WHERE revoked = 1)"
 	}
 	var n int
-	err := tx.QueryRowContext(ctx, q+") c", args...).Scan(&n)
+	err := tx.QueryRowContext(ctx, q, s.args...).Scan(&n)
 	return n, err
 }

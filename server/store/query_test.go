@@ -63,7 +63,7 @@ func TestPageForms(t *testing.T) {
 			if ex, err = page(ctx, tx, f, pkgExists); err != nil {
 				return err
 			}
-			if n1, err = count(ctx, tx, f); err != nil {
+			if n1, _, err = count(ctx, tx, f); err != nil {
 				return err
 			}
 			w, args := where(f, pkgExists)

@@ -144,6 +144,33 @@ type HostSummary struct {
 	CertFingerprint string `json:"cert_fingerprint,omitempty"`
 	// Unit is the organizational unit DN reported by the agent.
 	Unit string `json:"unit,omitempty"`
+	// Hardware is what the server derived from the host's inventory
+	// sections; nil when it knows nothing.
+	Hardware *HostHardware `json:"hardware,omitempty"`
+	// DuplicateSystemUUID is set when another registered (unrevoked) host
+	// reports the same DMI/SMBIOS system UUID: a cloned machine, or one
+	// registered twice. Hosts are never merged on it.
+	DuplicateSystemUUID bool `json:"duplicate_system_uuid,omitempty"`
+}
+
+// HostHardware is the queryable part of a host's inventory, derived by the
+// server from its "dmi", "cpu", "memory", "disks" and "host" sections.
+// Zero fields are unknown.
+type HostHardware struct {
+	Manufacturer string `json:"manufacturer,omitempty"`
+	Model        string `json:"model,omitempty"`
+	Serial       string `json:"serial,omitempty"`
+	// SystemUUID is the DMI/SMBIOS system UUID, lower case.
+	SystemUUID string `json:"system_uuid,omitempty"`
+	CPU        string `json:"cpu,omitempty"`
+	RAMBytes   int64  `json:"ram_bytes,omitempty"`
+	// DiskTotalBytes and DiskFreeBytes sum the local partitions (one per
+	// device); DiskFreeBytes is nil when unknown (0 is a full disk).
+	DiskTotalBytes int64  `json:"disk_total_bytes,omitempty"`
+	DiskFreeBytes  *int64 `json:"disk_free_bytes,omitempty"`
+	// OSName is the full OS name ("Debian GNU/Linux 12 (bookworm)").
+	OSName string `json:"os_name,omitempty"`
+	Kernel string `json:"kernel,omitempty"`
 }
 
 // HostList is the answer of GET /api/v1/hosts: one page of hosts.
@@ -170,6 +197,63 @@ type HostDetail struct {
 	Sections map[string]json.RawMessage `json:"sections,omitempty"`
 	// Groups are the group packages the host package depends on.
 	Groups []string `json:"groups,omitempty"`
+	// SameSystemUUID lists the other registered hosts reporting the same
+	// system UUID (see HostSummary.DuplicateSystemUUID).
+	SameSystemUUID []string `json:"same_system_uuid,omitempty"`
+}
+
+// Export formats of GET /api/v1/hosts/export.
+const (
+	// ExportJSON is a JSON array of HostExport.
+	ExportJSON = "json"
+	// ExportCSV is one CSV line per host, the software in one
+	// "softwares" column ("name version; name version").
+	ExportCSV = "csv"
+	// ExportCSVRows is one CSV line per host and software (the host
+	// columns repeated; a host without software has one line).
+	ExportCSVRows = "csv-rows"
+)
+
+// ExportFormats lists the valid export formats.
+var ExportFormats = []string{ExportCSV, ExportCSVRows, ExportJSON}
+
+// HostExport is one host of GET /api/v1/hosts/export, with GLPI's field
+// names (glpi-agent inventory and GLPI's computer columns). Sizes are MiB.
+type HostExport struct {
+	// Name is the short host name.
+	Name string `json:"name"`
+	FQDN string `json:"fqdn"`
+	// UUID is the DMI/SMBIOS system UUID (GLPI's computer uuid).
+	UUID string `json:"uuid"`
+	// WAPTUUID is the host's WAPT uuid (its certificate's CN).
+	WAPTUUID                     string `json:"wapt_uuid"`
+	Serial                       string `json:"serial"`
+	Manufacturer                 string `json:"manufacturer"`
+	ComputerModel                string `json:"computermodel"`
+	OperatingSystem              string `json:"operatingsystem"`
+	OperatingSystemVersion       string `json:"operatingsystemversion"`
+	OperatingSystemKernelVersion string `json:"operatingsystemkernelversion"`
+	// Memory is the RAM in MiB (0: unknown).
+	Memory int64  `json:"memory"`
+	CPU    string `json:"cpu"`
+	// DiskTotal and DiskFree are MiB; DiskFree is nil when unknown.
+	DiskTotal           int64     `json:"disk_total"`
+	DiskFree            *int64    `json:"disk_free"`
+	LastInventoryUpdate time.Time `json:"last_inventory_update,omitzero"`
+	LastSeen            time.Time `json:"last_seen,omitzero"`
+	// Status is the WAPT host state (one of States).
+	Status              string `json:"status"`
+	Unit                string `json:"unit,omitempty"`
+	DuplicateSystemUUID bool   `json:"duplicate_system_uuid,omitempty"`
+	// Softwares are the installed software, sorted by name.
+	Softwares []ExportSoftware `json:"softwares"`
+}
+
+// ExportSoftware is one installed software of a HostExport.
+type ExportSoftware struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Publisher string `json:"publisher,omitempty"`
 }
 
 // Host event kinds (HostEvent.Kind). Status posts produce status, install,
