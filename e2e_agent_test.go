@@ -257,6 +257,15 @@ def audit():
 	if out := admin("host-show", "agent-a", "--json"); !strings.Contains(out, `"software"`) || !strings.Contains(out, `"hardware`) && !strings.Contains(out, `"cpu"`) {
 		t.Errorf("host-show agent-a: no inventory sections:\n%.2000s", out)
 	}
+	// Found by their real software (dpkg on Debian/Ubuntu, rpm elsewhere).
+	if _, err := exec.LookPath("dpkg-query"); err == nil {
+		if out := admin("hosts", "--filter", "software:dpkg<999"); !strings.Contains(out, "agent-a") || !strings.Contains(out, "agent-b") {
+			t.Errorf("hosts --filter software:dpkg<999:\n%s", out)
+		}
+		if out := admin("hosts", "--filter", "software:dpkg<0.1"); strings.Contains(out, "agent-a") {
+			t.Errorf("hosts --filter software:dpkg<0.1 lists agent-a:\n%s", out)
+		}
+	}
 	out = admin("host-action", "inventory", "--host", "agent-a", "--wait", "60s")
 	if len(doneRE.FindAllString(out, -1)) != 1 {
 		t.Errorf("inventory action:\n%s", out)
