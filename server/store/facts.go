@@ -44,7 +44,7 @@ func text(s string) any {
 
 // applyFacts writes the facts of section name of host id: f's values, or
 // NULLs (no software) when f is nil. Sections without facts are ignored.
-func applyFacts(ctx context.Context, tx *sql.Tx, id int64, name string, f *inventory.Facts) error {
+func applyFacts(ctx context.Context, tx execer, id int64, name string, f *inventory.Facts) error {
 	if name == inventory.SectionSoftware {
 		var rows []inventory.SoftwareRow
 		if f != nil {
@@ -83,7 +83,7 @@ func applyFacts(ctx context.Context, tx *sql.Tx, id int64, name string, f *inven
 // refreshDuplicates recomputes the duplicate_uuid flag of host id and of
 // the hosts sharing its system UUID or the UUID it had before (old): run
 // after either or its revoked flag changed.
-func refreshDuplicates(ctx context.Context, tx *sql.Tx, id int64, old string) error {
+func refreshDuplicates(ctx context.Context, tx execer, id int64, old string) error {
 	if _, err := tx.ExecContext(ctx, `UPDATE hosts SET duplicate_uuid = 0 WHERE id = ? AND system_uuid IS NULL`, id); err != nil {
 		return err
 	}
@@ -95,7 +95,7 @@ func refreshDuplicates(ctx context.Context, tx *sql.Tx, id int64, old string) er
 
 // rederiveFacts derives every fact of host id again from its stored
 // sections, and records factsVersion.
-func rederiveFacts(ctx context.Context, tx *sql.Tx, id int64) error {
+func rederiveFacts(ctx context.Context, tx execer, id int64) error {
 	secs, err := sections(ctx, tx, id)
 	if err != nil {
 		return err
@@ -121,7 +121,7 @@ type softwareKey struct{ name, version, publisher, arch, source string }
 // replaceSoftware makes rows the software of host id, writing only the
 // changes: rows already there are left alone, software no host has any
 // more is deleted.
-func replaceSoftware(ctx context.Context, tx *sql.Tx, id int64, rows []inventory.SoftwareRow) error {
+func replaceSoftware(ctx context.Context, tx execer, id int64, rows []inventory.SoftwareRow) error {
 	stored := map[softwareKey]int64{}
 	rs, err := tx.QueryContext(ctx, `SELECT s.id, s.name, s.version, s.publisher, s.arch, s.source
 		FROM host_software hs JOIN software s ON s.id = hs.software_id WHERE hs.host_id = ?`, id)

@@ -127,7 +127,7 @@ func (d *DB) Register(ctx context.Context, r inventory.Registration, a inventory
 	})
 }
 
-func putSection(ctx context.Context, tx *sql.Tx, id int64, s inventory.SectionData, at any) error {
+func putSection(ctx context.Context, tx execer, id int64, s inventory.SectionData, at any) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO host_sections (host_id, name, hash, data, updated_at) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (host_id, name) DO UPDATE SET hash = excluded.hash, data = excluded.data, updated_at = excluded.updated_at`,
 		id, s.Name, s.Hash, s.Data, at)
@@ -278,7 +278,7 @@ func (d *DB) saveBatch(batch []*statusReq) {
 			if _, err := tx.ExecContext(ctx, "SAVEPOINT status"); err != nil {
 				return err
 			}
-			errs[i] = saveStatus(ctx, tx, r)
+			errs[i] = saveStatus(ctx, stmtTx{tx, &d.stmts}, r)
 			if errs[i] != nil {
 				if _, err := tx.ExecContext(ctx, "ROLLBACK TO status"); err != nil {
 					return err
@@ -299,7 +299,7 @@ func (d *DB) saveBatch(batch []*statusReq) {
 }
 
 // saveStatus writes one status update inside the batch transaction.
-func saveStatus(ctx context.Context, tx *sql.Tx, r *statusReq) error {
+func saveStatus(ctx context.Context, tx execer, r *statusReq) error {
 	u := r.u
 	at := formatTime(u.At)
 	var id, revoked, fv int64
@@ -357,7 +357,7 @@ const maxEvents = 500
 const maxEventDetail = 1024
 
 // addEvents records events of host id at time at and prunes the oldest.
-func addEvents(ctx context.Context, tx *sql.Tx, id int64, at any, events []wire.HostEvent) error {
+func addEvents(ctx context.Context, tx execer, id int64, at any, events []wire.HostEvent) error {
 	if len(events) == 0 {
 		return nil
 	}
@@ -390,7 +390,7 @@ func packageEvents(name string, s storedPackage, ok bool, p wire.PackageState) [
 	return nil
 }
 
-func reconcileSections(ctx context.Context, tx *sql.Tx, id int64, u inventory.StatusUpdate, at any) error {
+func reconcileSections(ctx context.Context, tx execer, id int64, u inventory.StatusUpdate, at any) error {
 	stored := map[string]string{}
 	rows, err := tx.QueryContext(ctx, "SELECT name, hash FROM host_sections WHERE host_id = ?", id)
 	if err != nil {
@@ -456,7 +456,7 @@ func sent(secs []inventory.SectionData, name string) bool {
 
 // replacePackages writes the changed rows of pkgs and returns the events
 // the changes make (installs, upgrades, removals, failures).
-func replacePackages(ctx context.Context, tx *sql.Tx, id int64, pkgs []inventory.PackageRow) ([]wire.HostEvent, error) {
+func replacePackages(ctx context.Context, tx execer, id int64, pkgs []inventory.PackageRow) ([]wire.HostEvent, error) {
 	stored := map[string]storedPackage{}
 	rows, err := tx.QueryContext(ctx, `SELECT package, version, version_key, status, state, last_error, audit_status, install_date, explicit
 		FROM host_packages WHERE host_id = ?`, id)

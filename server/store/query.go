@@ -505,7 +505,7 @@ func packages(ctx context.Context, tx *sql.Tx, id int64) ([]wire.PackageState, e
 	return out, rows.Err()
 }
 
-func sections(ctx context.Context, tx *sql.Tx, id int64) (map[string]json.RawMessage, error) {
+func sections(ctx context.Context, tx execer, id int64) (map[string]json.RawMessage, error) {
 	rows, err := tx.QueryContext(ctx, "SELECT name, data FROM host_sections WHERE host_id = ?", id)
 	if err != nil {
 		return nil, err

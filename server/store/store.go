@@ -42,6 +42,8 @@ type DB struct {
 	stop       chan struct{} // closed by Close
 	writerDone chan struct{} // closed when the writer has stopped
 	closeOnce  sync.Once
+
+	stmts stmtCache // prepared statements of the status path
 }
 
 // ErrClosed is returned by calls made after Close.
@@ -81,7 +83,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	sqlDB.SetMaxOpenConns(8)
 	sqlDB.SetMaxIdleConns(8)
-	d := &DB{db: sqlDB, statusQ: make(chan *statusReq, 4*maxStatusBatch), stop: make(chan struct{}), writerDone: make(chan struct{})}
+	d := &DB{db: sqlDB, stmts: stmtCache{db: sqlDB}, statusQ: make(chan *statusReq, 4*maxStatusBatch), stop: make(chan struct{}), writerDone: make(chan struct{})}
 	if err := d.check(ctx); err != nil {
 		sqlDB.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -131,6 +133,7 @@ func (d *DB) check(ctx context.Context) error {
 func (d *DB) Close() error {
 	d.closeOnce.Do(func() { close(d.stop) })
 	<-d.writerDone
+	d.stmts.close()
 	return d.db.Close()
 }
 
