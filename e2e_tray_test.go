@@ -7,17 +7,83 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/wapt-go/wapt/agent/localclient"
 	"github.com/wapt-go/wapt/shared/wire"
+	"github.com/wapt-go/wapt/tray/menu"
 )
 
-// TestWaptexitWithAgent runs waptexit (text UI) against a real waptagent
+// recordUI is a menu.UI that records what the tray shows.
+type recordUI struct {
+	mu    sync.Mutex
+	items []*recordItem
+	ic    menu.Icon
+}
+
+type recordItem struct {
+	ui     *recordUI
+	title  string
+	hidden bool
+	click  chan struct{}
+}
+
+func (u *recordUI) SetIcon(k menu.Icon) { u.mu.Lock(); u.ic = k; u.mu.Unlock() }
+func (u *recordUI) SetTooltip(string)   {}
+func (u *recordUI) add(title string) menu.Item {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	it := &recordItem{ui: u, title: title, click: make(chan struct{})}
+	u.items = append(u.items, it)
+	return it
+}
+func (u *recordUI) AddItem(title, _ string) menu.Item                 { return u.add(title) }
+func (u *recordUI) AddCheckbox(title, _ string, _ bool) menu.Item     { return u.add(title) }
+func (u *recordUI) AddSubItem(_ menu.Item, title, _ string) menu.Item { return u.add(title) }
+func (u *recordUI) AddSeparator()                                     {}
+func (u *recordUI) Notify(string, string)                             {}
+func (u *recordUI) Quit()                                             {}
+
+func (u *recordUI) icon() menu.Icon { u.mu.Lock(); defer u.mu.Unlock(); return u.ic }
+
+func (u *recordUI) titles() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []string
+	for _, it := range u.items {
+		if !it.hidden {
+			out = append(out, it.title)
+		}
+	}
+	return out
+}
+
+func (u *recordUI) shows(s string) bool {
+	for _, t := range u.titles() {
+		if strings.Contains(t, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func (i *recordItem) SetTitle(t string)        { i.ui.mu.Lock(); i.title = t; i.ui.mu.Unlock() }
+func (i *recordItem) SetTooltip(string)        {}
+func (i *recordItem) Enable()                  {}
+func (i *recordItem) Disable()                 {}
+func (i *recordItem) Show()                    { i.ui.mu.Lock(); i.hidden = false; i.ui.mu.Unlock() }
+func (i *recordItem) Hide()                    { i.ui.mu.Lock(); i.hidden = true; i.ui.mu.Unlock() }
+func (i *recordItem) Check()                   {}
+func (i *recordItem) Uncheck()                 {}
+func (i *recordItem) Clicked() <-chan struct{} { return i.click }
+
+// TestTrayAndWaptexitWithAgent runs waptexit (text UI) against a real waptagent
 // whose host must install a package: it counts down, has the service run
 // the upgrade, and exits 0 with the host OK; run again with nothing
 // pending, it exits at once.
-func TestWaptexitWithAgent(t *testing.T) {
+func TestTrayAndWaptexitWithAgent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds binaries and starts a server and an agent")
 	}
@@ -97,6 +163,25 @@ func TestWaptexitWithAgent(t *testing.T) {
 		}
 	}
 	waitStatus(wire.StateNeedInstall)
+
+	// The tray's logic against the real agent (its local API socket): the
+	// icon says pending and the submenu lists demo-hello. The recording UI
+	// stands in for the system tray.
+	ui := &recordUI{}
+	tctx, tcancel := context.WithCancel(ctx)
+	tdone := make(chan error, 1)
+	go func() {
+		tdone <- menu.New(menu.Config{Agent: localclient.New(sock), UI: ui, PollInterval: 200 * time.Millisecond}).Run(tctx)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for !ui.shows("demo-hello") || ui.icon() != menu.IconPending {
+		if time.Now().After(deadline) {
+			t.Fatalf("tray: icon %v, items %q", ui.icon(), ui.titles())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tcancel()
+	<-tdone
 
 	waptexit := func() (string, time.Duration) {
 		t.Helper()
