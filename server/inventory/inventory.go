@@ -227,8 +227,9 @@ type Service struct {
 	// its signer up): parsed once, kept certCacheTTL, and dropped whole by
 	// every registration or unregistration on this node. Another node's
 	// revocation is seen within certCacheTTL.
-	mu    sync.Mutex
-	certs map[string]cachedCert
+	mu      sync.Mutex
+	certs   map[string]cachedCert
+	inserts int
 }
 
 type cachedCert struct {
@@ -238,8 +239,9 @@ type cachedCert struct {
 }
 
 const (
-	certCacheTTL = 10 * time.Second
-	certCacheMax = 200000
+	certCacheTTL   = 10 * time.Second
+	certCacheMax   = 200000
+	certCacheSweep = 1024
 )
 
 func (s *Service) cachedHost(fp string, now time.Time) (cachedCert, bool) {
@@ -256,6 +258,17 @@ func (s *Service) cacheHost(fp string, c cachedCert) {
 		s.certs = map[string]cachedCert{}
 	}
 	s.certs[fp] = c
+	// Expired entries go every certCacheSweep insertions, so that the
+	// cache holds about the hosts seen in the last certCacheTTL, not every
+	// host ever seen (a parsed certificate is ~3 KiB).
+	s.inserts++
+	if s.inserts%certCacheSweep == 0 {
+		for k, v := range s.certs {
+			if !c.until.Before(v.until.Add(certCacheTTL)) {
+				delete(s.certs, k)
+			}
+		}
+	}
 }
 
 // dropCerts forgets every cached certificate (a host was registered,

@@ -65,3 +65,4 @@ func TestRangeMatchesRequest(t *testing.T) {
 		}
 	}
 }
+
