@@ -65,4 +65,3 @@ func TestRangeMatchesRequest(t *testing.T) {
 		}
 	}
 }
-
