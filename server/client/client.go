@@ -191,9 +191,20 @@ func (c *Client) send(r *resty.Request, method, path string, out any) error {
 // Register asks for a host certificate (POST /api/v1/hosts/register). It
 // is signed when the client has a Signer (an admin, or the host
 // re-registering with its current key), unsigned otherwise (req.Token).
+// The enrollment token also goes in a header, which the server checks
+// before it reads the body of an unsigned registration.
 func (c *Client) Register(ctx context.Context, req wire.RegisterRequest) (wire.RegisterResponse, error) {
 	var resp wire.RegisterResponse
-	err := c.do(ctx, http.MethodPost, "/api/v1/hosts/register", nil, req, &resp)
+	data, err := json.Marshal(req)
+	if err != nil {
+		return resp, fmt.Errorf("register: %w", err)
+	}
+	r := c.rc.R().SetContext(context.WithValue(ctx, bodyKey, &body{sum: sha256.Sum256(data)})).
+		SetHeader("Content-Type", "application/json").SetBody(data)
+	if req.Token != "" {
+		r.SetHeader(wire.HeaderEnrollmentToken, req.Token)
+	}
+	err = c.send(r, http.MethodPost, "/api/v1/hosts/register", &resp)
 	return resp, err
 }
 

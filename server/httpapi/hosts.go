@@ -37,7 +37,20 @@ func (h *hostsHandler) Routes() chi.Router {
 // register: POST /api/v1/hosts/register {uuid, csr, token, sections...}.
 // Authenticated by the enrollment token, by an admin signature, or (for a
 // known host renewing) by the host's current key.
+//
+// An unsigned registration must carry the enrollment token in a header
+// too: it is checked before the body is read, so anonymous clients cannot
+// make the server read large bodies.
 func (h *hostsHandler) register(w http.ResponseWriter, r *http.Request) {
+	anonymous := unsignedAnonymous(r)
+	if anonymous {
+		tok := r.Header.Get(wire.HeaderEnrollmentToken)
+		if h.cfg.PKI == nil || tok == "" || !h.cfg.PKI.CheckEnrollmentToken(tok) {
+			writeError(w, fmt.Errorf("%w: a valid enrollment token (header %s), an admin signature or the host's own key is required",
+				auth.ErrUnauthenticated, wire.HeaderEnrollmentToken))
+			return
+		}
+	}
 	var req wire.RegisterRequest
 	body, err := readRequest(r, maxRegisterBody, &req)
 	if err != nil {
@@ -59,7 +72,8 @@ func (h *hostsHandler) register(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if by == "" {
-		if req.Token == "" || !h.cfg.PKI.CheckEnrollmentToken(req.Token) {
+		if req.Token == "" || !h.cfg.PKI.CheckEnrollmentToken(req.Token) ||
+			(anonymous && req.Token != r.Header.Get(wire.HeaderEnrollmentToken)) {
 			writeError(w, fmt.Errorf("%w: a valid enrollment token, an admin signature or the host's own key is required", auth.ErrUnauthenticated))
 			return
 		}

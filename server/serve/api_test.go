@@ -70,6 +70,26 @@ func call(t *testing.T, method, url string, body []byte, id *ident) (int, []byte
 	return resp.StatusCode, b
 }
 
+// callHeader sends an unsigned request with one extra header ("" value:
+// none).
+func callHeader(t *testing.T, method, url string, body []byte, key, value string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if value != "" {
+		req.Header.Set(key, value)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
 // TestAPI drives the admin API, registration and status posts of a real
 // server: authentication and rights on every endpoint, bad bodies.
 func TestAPI(t *testing.T) {
@@ -107,10 +127,26 @@ func TestAPI(t *testing.T) {
 		b, _ := json.Marshal(wire.RegisterRequest{UUID: "HOST-1", FQDN: "host-1.example.lan", CSR: csr, Token: tok})
 		return b
 	}
-	if code, b := call(t, "POST", api+"/hosts/register", reg("wrong"), nil); code != 401 {
-		t.Fatalf("register with a wrong token: %d %s", code, b)
+	// The token goes in the body and, unsigned, in a header checked first.
+	for _, tt := range []struct {
+		name         string
+		header, body string
+		bodyBytes    []byte
+	}{
+		{"wrong token", "wrong", "wrong", nil},
+		{"no header", "", token, nil},
+		{"header and body differ", token, "other", nil},
+		{"wrong header, huge body: refused before reading", "wrong", "", bytes.Repeat([]byte(" "), 30<<20)},
+	} {
+		b := tt.bodyBytes
+		if b == nil {
+			b = reg(tt.body)
+		}
+		if code, out := callHeader(t, "POST", api+"/hosts/register", b, wire.HeaderEnrollmentToken, tt.header); code != 401 {
+			t.Fatalf("register, %s: %d %s", tt.name, code, out)
+		}
 	}
-	code, b := call(t, "POST", api+"/hosts/register", reg(token), nil)
+	code, b := callHeader(t, "POST", api+"/hosts/register", reg(token), wire.HeaderEnrollmentToken, token)
 	if code != 200 {
 		t.Fatalf("register: %d %s", code, b)
 	}

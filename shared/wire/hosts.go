@@ -40,6 +40,11 @@ type RegisterRequest struct {
 	Sections map[string]json.RawMessage `json:"sections,omitempty"`
 }
 
+// HeaderEnrollmentToken carries the enrollment token of an unsigned
+// registration, so that the server checks it before reading the body (it
+// must equal RegisterRequest.Token).
+const HeaderEnrollmentToken = "X-Wapt-Enrollment-Token"
+
 // RegisterResponse answers a RegisterRequest.
 type RegisterResponse struct {
 	// Certificate is the PEM host certificate (CA:FALSE, clientAuth, CN = UUID).
