@@ -80,7 +80,7 @@ wait_for() {
   echo "$out"; echo "the agents did not reach $1 (see $data/agents/*/agent.log)" >&2; return 1
 }
 echo; echo "== agents registered and updated:"
-wait_for 'NEED-INSTALL\|OK '
+wait_for 'NEED-\|OK '
 echo; echo "== admin-signed upgrade action, relayed by the server:"
 "$bin/wapt-get" host-action upgrade --host demo-agent-1,demo-agent-2 --wait 2m "${admin[@]}"
 echo; echo "== hosts:"

@@ -284,6 +284,11 @@ def install():
 	if st.State != engine.StateNeedInstall || stateOf(t, st, "test-app") != engine.StateNeedInstall || stateOf(t, st, "test-lib") != engine.StateNeedInstall {
 		t.Fatalf("status before upgrade = %+v", st)
 	}
+	// download-upgrade fetches what the index lists; the host package,
+	// fetched by Update, is not downloaded again (it is not in the index).
+	if drep, err := a.eng.DownloadUpgrade(ctx); err != nil || len(drep.Outcomes) != 2 {
+		t.Fatalf("download-upgrade: %+v, %v", drep.Outcomes, err)
+	}
 
 	rep, err := a.eng.Upgrade(ctx)
 	if err != nil {

@@ -73,6 +73,9 @@ func (e *Engine) DownloadUpgrade(ctx context.Context) (RunReport, error) {
 		if p.cand == nil || (p.State != StateNeedInstall && p.State != StateNeedUpgrade && p.State != StateError) {
 			continue
 		}
+		if p.cand.Implicit == "host" {
+			continue // the host package is not in the index: Update fetched it
+		}
 		o := Outcome{Package: p.Package, Version: p.Available, Action: "download"}
 		if _, err := e.download(ctx, p.cand); err != nil {
 			o.fail(err)
