@@ -336,8 +336,14 @@ func (d *Daemon) run(ctx context.Context, t *task) (string, error) {
 			msg, err = summary("upgrade", rep, err)
 			d.setRun(&d.lastUpgrade, err)
 		} else if msg, err = d.update(ctx, false); err == nil {
+			// An admin's upgrade action may name packages: only those (and
+			// what they need) are brought up to date.
 			var rep engine.RunReport
-			rep, err = e.Upgrade(ctx)
+			if len(t.info.Packages) > 0 {
+				rep, err = e.UpgradeOnly(ctx, t.info.Packages...)
+			} else {
+				rep, err = e.Upgrade(ctx)
+			}
 			msg, err = summary("upgrade", rep, err)
 			d.setRun(&d.lastUpgrade, err)
 		}

@@ -272,6 +272,12 @@ func TestActions(t *testing.T) {
 			}
 		})
 	}
+	// An upgrade action naming packages upgrades only those.
+	uid, uraw := sign(t, alice, action.KindUpgrade, []string{"host-1"}, action.Args{Packages: []string{"firefox"}})
+	d.HandleAction(ctx, uraw)
+	if got := up.waitFinal(t, uid); got[len(got)-1] != wire.ActionDone || !slices.Contains(eng.Calls(), "upgrade-only firefox") {
+		t.Errorf("upgrade of named packages: %v, engine calls %v", got, eng.Calls())
+	}
 	d.HandleAction(ctx, json.RawMessage(`{"garbage":true}`)) // no id: logged only
 }
 
