@@ -70,7 +70,9 @@ bench:
 FUZZTIME ?= 30s
 fuzz:
 	@for t in shared/version:FuzzParse shared/version:FuzzParseRequest shared/control:FuzzParse \
-	          shared/repoindex:FuzzParse shared/pkgfile:FuzzOpen shared/signing:FuzzCanonicalJSONString; do \
+	          shared/repoindex:FuzzParse shared/pkgfile:FuzzOpen shared/signing:FuzzCanonicalJSONString \
+	          shared/action:FuzzParse agent/inventory:FuzzParseDpkg agent/inventory:FuzzParseRpm \
+	          agent/inventory:FuzzParsePlist agent/inventory:FuzzParseWmicOrCim; do \
 	  pkg=$${t%%:*}; fn=$${t##*:}; echo "== $$pkg $$fn"; \
 	  $(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s ./$$pkg || exit 1; done
 
