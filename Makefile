@@ -21,7 +21,7 @@ help:
 	@echo "make console  build $(BIN)/waptconsole (cgo + Fyne; about 4.5 min the first time)"
 	@echo "make screenshot  run the console under Xvfb against a server with simulated hosts; save docs/screenshot-hosts.png"
 	@echo "make screenshot-selfservice  run wapt-selfservice under Xvfb against a demo agent; save docs/screenshot-selfservice.png"
-	@echo "make bench  run the benchmarks (1 GiB package, 2,000-package index, resolution, agent update and DB)"
+	@echo "make bench  run the benchmarks (1 GiB package, 2,000-package index, resolution, agent update and DB, server ingest and queries, actions, inventory, PKCS#11)"
 	@echo "make cross  cross-build the pure-Go binaries for $(CROSS_TARGETS)"
 	@echo "make lint   gofmt + go vet"
 	@echo "make fuzz   run each fuzz target for FUZZTIME (default 30s)"
@@ -66,6 +66,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./shared/resolve ./agent/fetch ./agent/store
 	$(GO) test -run '^$$' -bench . -benchtime 20x -benchmem ./server/repository
 	$(GO) test -run '^$$' -bench . -benchmem ./server/inventory ./server/store
+	$(GO) test -run '^$$' -bench . -benchmem ./shared/action ./agent/inventory ./console/pkcs11
 
 FUZZTIME ?= 30s
 fuzz:
