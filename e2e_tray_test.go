@@ -182,6 +182,7 @@ func TestTrayAndWaptexitWithAgent(t *testing.T) {
 	}
 	tcancel()
 	<-tdone
+	trayUnderXvfb(t, ctx, bin, sock)
 
 	waptexit := func() (string, time.Duration) {
 		t.Helper()
@@ -204,5 +205,49 @@ func TestTrayAndWaptexitWithAgent(t *testing.T) {
 	waitStatus(wire.StateOK)
 	if out, took := waptexit(); took > 10*time.Second || strings.Contains(out, "demo-hello") {
 		t.Errorf("with nothing pending waptexit took %s:\n%s", took, out)
+	}
+}
+
+// trayScript runs wapttray under Xvfb in a private D-Bus session and prints
+// its menu (com.canonical.dbusmenu, exported by the status-notifier
+// library) once it lists demo-hello.
+const trayScript = `
+xvfb-run -a "$TRAY" --socket "$SOCK" --poll 500ms >"$LOG" 2>&1 &
+for i in $(seq 1 20); do
+  for n in $(gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+      --method org.freedesktop.DBus.ListNames | grep -o "':1\.[0-9]*'" | tr -d "'"); do
+    out=$(gdbus call --timeout 2 --session --dest "$n" --object-path /org/ayatana/NotificationItem/systray/Menu \
+      --method com.canonical.dbusmenu.GetLayout -- 0 -1 '@as []' 2>/dev/null) || continue
+    case "$out" in *demo-hello*) echo "$out"; kill %1 2>/dev/null; exit 0;; esac
+  done
+  sleep 0.5
+done
+kill %1 2>/dev/null
+exit 1
+`
+
+// trayUnderXvfb runs the real tray (systray, cgo) under Xvfb against the
+// agent's socket and reads its menu over D-Bus: the pending upgrade is
+// listed. Skipped where Xvfb, D-Bus or the GUI libraries are missing.
+func trayUnderXvfb(t *testing.T, ctx context.Context, bin, sock string) {
+	t.Helper()
+	for _, tool := range []string{"xvfb-run", "dbus-run-session", "gdbus"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Logf("real tray not tried: %s missing (packaging/install-deps.sh gui)", tool)
+			return
+		}
+	}
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+"/", "./tray/cmd/wapttray")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Logf("real tray not tried: go build wapttray: %v\n%s", err, out)
+		return
+	}
+	log := filepath.Join(t.TempDir(), "tray.log")
+	cmd := exec.CommandContext(ctx, "dbus-run-session", "--", "sh", "-c", trayScript)
+	cmd.Env = append(os.Environ(), "TRAY="+filepath.Join(bin, "wapttray"), "SOCK="+sock, "LOG="+log)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "demo-hello") || !strings.Contains(string(out), "ending") {
+		b, _ := os.ReadFile(log)
+		t.Errorf("the tray under Xvfb did not list the pending upgrade: %v\n%s\ntray log:\n%s", err, out, b)
 	}
 }

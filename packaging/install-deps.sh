@@ -10,7 +10,7 @@ declare -A groups=(
   # build + format/signature compatibility tests (openssl dgst, python3 json vectors)
   [base]="ca-certificates git make gcc pkg-config openssl python3"
   # Fyne console / self-service (GLFW X11+Wayland), systray (GTK3 appindicator), screenshots
-  [gui]="libgl1-mesa-dev libgl1-mesa-dri libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxkbcommon-dev libwayland-dev libayatana-appindicator3-dev xvfb xauth imagemagick xdotool"
+  [gui]="libgl1-mesa-dev libgl1-mesa-dri libx11-dev libxcursor-dev libxrandr-dev libxinerama-dev libxi-dev libxxf86vm-dev libxkbcommon-dev libwayland-dev libayatana-appindicator3-dev xvfb xauth imagemagick xdotool dbus libglib2.0-bin"
   # smartcard signing tests against a real SoftHSM2 token
   [pkcs11]="softhsm2 opensc"
 )
