@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wapt-go/wapt/shared/atomicfile"
+	"github.com/wapt-go/wapt/shared/certs"
 	"github.com/wapt-go/wapt/shared/control"
 	"github.com/wapt-go/wapt/shared/repoindex"
 	"github.com/wapt-go/wapt/shared/signing"
@@ -103,7 +105,7 @@ func (w *writer) writeIndex(ix *repoindex.Index) error {
 	info := &repoindex.SigInfo{
 		Repo: w.cfg.RepoName, Version: w.nextVersion(), Issued: now, Expires: now.Add(w.cfg.IndexValidity),
 	}
-	err := repoindex.WriteFiles(w.dir, ix, info, w.cfg.RepoSigner, w.cfg.RepoChain)
+	err := repoindex.WriteFiles(w.dir, ix, info, w.cfg.RepoSigner, w.chain())
 	var data, sig []byte
 	if err == nil {
 		data, err = os.ReadFile(filepath.Join(w.dir, repoindex.PackagesFile))
@@ -128,6 +130,16 @@ func (w *writer) writeIndex(ix *repoindex.Index) error {
 	return nil
 }
 
+// chain is the repository key's current certificate chain.
+func (w *writer) chain() []*x509.Certificate {
+	if f := w.cfg.RepoChainNow; f != nil {
+		if c := f(); len(c) > 0 && c[0] != nil && certs.KeyMatchesCert(w.cfg.RepoSigner, c[0]) {
+			return c
+		}
+	}
+	return w.cfg.RepoChain
+}
+
 // resign writes a new Packages.sig for the current Packages bytes (a new
 // version and expiry; Packages itself is not rewritten, so its validators
 // do not change). w.mu is held.
@@ -136,7 +148,7 @@ func (w *writer) resign() error {
 	info := repoindex.SigInfo{
 		Repo: w.cfg.RepoName, Version: w.nextVersion(), Issued: now, Expires: now.Add(w.cfg.IndexValidity),
 	}
-	sig, err := repoindex.SignIndex(w.packages, info, w.cfg.RepoSigner, w.cfg.RepoChain)
+	sig, err := repoindex.SignIndex(w.packages, info, w.cfg.RepoSigner, w.chain())
 	if err == nil {
 		err = atomicfile.WriteFile(filepath.Join(w.dir, repoindex.SigFile), sig, 0o644)
 	}

@@ -64,6 +64,10 @@ type Config struct {
 	// Without RepoSigner the repository is read-only.
 	RepoSigner crypto.Signer
 	RepoChain  []*x509.Certificate
+	// RepoChainNow, when set, gives the current chain of RepoSigner at each
+	// signature (its certificate is renewed while the server runs); a chain
+	// whose certificate does not match RepoSigner is ignored for RepoChain.
+	RepoChainNow func() []*x509.Certificate
 	// RepoName is the "repo" field of Packages.sig (default "wapt").
 	RepoName string
 	// IndexValidity is how long a Packages.sig is valid (default 72h);

@@ -3,8 +3,11 @@ package repository
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
@@ -532,4 +535,51 @@ func TestReadOnly(t *testing.T) {
 	if _, err := NewWithConfig(ctx, cfg); err == nil {
 		t.Error("key and chain mismatch accepted")
 	}
+}
+
+// TestRenewedRepoCertificate: after the repository certificate is renewed
+// (same key, new certificate) the next signature carries the new one.
+func TestRenewedRepoCertificate(t *testing.T) {
+	k := keys(t)
+	clk := newClock()
+	cfg := testConfig(t, clk)
+	old := k.repo.cert()
+	tmpl := *old
+	tmpl.SerialNumber = new(big.Int).Add(old.SerialNumber, big.NewInt(1))
+	tmpl.NotAfter = old.NotAfter.Add(365 * 24 * time.Hour)
+	der, err := x509.CreateCertificate(rand.Reader, &tmpl, &tmpl, k.repo.key.Public(), k.repo.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	renewed, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	current := cfg.RepoChain
+	cfg.RepoChainNow = func() []*x509.Certificate { mu.Lock(); defer mu.Unlock(); return current }
+	r := openRepo(t, cfg)
+	upload(t, r, buildPkg(t, &k.code, spec{name: "a", version: "1-1"}))
+	mu.Lock()
+	current = []*x509.Certificate{renewed}
+	mu.Unlock()
+	clk.Advance(time.Hour)
+	if err := r.Resign(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(cfg.Root, PublicDir)
+	data, _ := os.ReadFile(filepath.Join(dir, repoindex.PackagesFile))
+	sig, _ := os.ReadFile(filepath.Join(dir, repoindex.SigFile))
+	if _, err := repoindex.VerifyIndex(sig, data, signing.NewTrust(renewed), clk.Now(), DefaultRepoName, 0); err != nil {
+		t.Errorf("index not signed with the renewed certificate: %v", err)
+	}
+	// A chain for another key is ignored: the configured one is used.
+	mu.Lock()
+	current = []*x509.Certificate{k.code.cert()}
+	mu.Unlock()
+	clk.Advance(time.Hour)
+	if err := r.Resign(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	verifiedIndex(t, cfg) // fails the test unless signed with the configured chain
 }

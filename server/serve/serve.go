@@ -162,6 +162,8 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 	repoKey, repoChain := keys.RepoSigner()
 	repo, err := repository.NewWithConfig(ctx, repository.Config{
 		Root: o.DataDir, Trust: adminTrust, RepoSigner: repoKey, RepoChain: repoChain, Logf: logf,
+		// The repository certificate is renewed while the server runs.
+		RepoChainNow: func() []*x509.Certificate { _, c := keys.RepoSigner(); return c },
 	})
 	if err != nil {
 		return err
@@ -191,7 +193,14 @@ func Run(ctx context.Context, o Options, ln net.Listener, logf func(string, ...a
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel: the renewal loop logs until it returns
 	defer cancel()
-	wg.Go(func() { renewLoop(ctx, keys, logf) })
+	wg.Go(func() {
+		renewLoop(ctx, keys, logf, func() {
+			// A renewed repository certificate signs the index at once.
+			if err := repo.Resign(ctx); err != nil && !errors.Is(err, repository.ErrReadOnly) {
+				logf("re-signing the index after renewal: %v", err)
+			}
+		})
+	})
 	wg.Go(func() {
 		if err := repo.RunResigner(ctx); err != nil {
 			logf("index re-signing stopped: %v", err)
@@ -330,7 +339,7 @@ func printStart(w io.Writer, keys *pki.PKI, public, scheme string, addr net.Addr
 
 // renewLoop renews the TLS and repository certificates before they expire
 // while the server runs, until ctx is done.
-func renewLoop(ctx context.Context, keys *pki.PKI, logf func(string, ...any)) {
+func renewLoop(ctx context.Context, keys *pki.PKI, logf func(string, ...any), renewed func()) {
 	if left := time.Until(keys.HostCA().NotAfter); left < 365*24*time.Hour {
 		logf("WARNING: the host CA expires on %s: plan its replacement", keys.HostCA().NotAfter.Format(time.DateOnly))
 	}
@@ -341,9 +350,10 @@ func renewLoop(ctx context.Context, keys *pki.PKI, logf func(string, ...any)) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			renewed, err := keys.Renew(now)
-			if len(renewed) > 0 {
-				logf("renewed %s", strings.Join(renewed, ", "))
+			names, err := keys.Renew(now)
+			if len(names) > 0 {
+				logf("renewed %s", strings.Join(names, ", "))
+				renewed()
 			}
 			if err != nil {
 				logf("renewing certificates: %v", err)
