@@ -175,10 +175,13 @@ func TestUploadRefused(t *testing.T) {
 		{name: "too large, unannounced", data: good, size: -1, limits: small, want: ErrTooLarge},
 		{name: "size mismatch", data: good, size: int64(len(good)) + 1},
 	}
-	// Byte flips over the whole file.
+	// Byte flips over the whole file (every bit of the byte, as in
+	// shared/pkgfile's byte-flip test: a single bit may fall in the unused
+	// padding bits that end a deflate stream, which change no content and
+	// no hash, and which the flate decoder does not expose).
 	for i := 0; i < len(good); i += len(good)/25 + 1 {
 		flipped := bytes.Clone(good)
-		flipped[i] ^= 0x40
+		flipped[i] ^= 0xFF
 		tests = append(tests, struct {
 			name   string
 			data   []byte
