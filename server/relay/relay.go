@@ -125,11 +125,19 @@ func (h *Hub) Close() {
 // the hub's life rather than by an HTTP request: the handler that
 // upgraded the connection returns at once, so the request and its
 // buffers are not kept for the life of the session.
+//
+// The session is registered before Start returns: the host counts as
+// connected as soon as its upgrade is answered.
 func (h *Hub) Start(host string, conn Conn) {
 	h.wg.Add(1)
+	s := h.register(host, conn)
+	if s == nil {
+		h.wg.Done()
+		return
+	}
 	go func() {
 		defer h.wg.Done()
-		h.Serve(h.ctx, host, conn)
+		h.run(h.ctx, s)
 	}()
 }
 
@@ -285,12 +293,20 @@ func (h *Hub) write(s *session, frame []byte) error {
 // connection breaks or stays silent IdleTimeout, or ctx ends. The actions
 // pending for the host are sent first.
 func (h *Hub) Serve(ctx context.Context, host string, conn Conn) {
+	if s := h.register(host, conn); s != nil {
+		h.run(ctx, s)
+	}
+}
+
+// register makes conn the session of host (closing an older one); nil
+// when the hub is closed.
+func (h *Hub) register(host string, conn Conn) *session {
 	s := &session{host: strings.ToLower(host), conn: conn, done: make(chan struct{})}
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
 		conn.Close("server shutting down")
-		return
+		return nil
 	}
 	old := h.sessions[s.host]
 	h.sessions[s.host] = s
@@ -298,6 +314,12 @@ func (h *Hub) Serve(ctx context.Context, host string, conn Conn) {
 	if old != nil {
 		old.conn.Close("replaced by a new connection")
 	}
+	return s
+}
+
+// run serves the registered session s until it ends.
+func (h *Hub) run(ctx context.Context, s *session) {
+	conn := s.conn
 	defer func() {
 		h.mu.Lock()
 		if h.sessions[s.host] == s {
