@@ -177,8 +177,8 @@ var filterKeys = []string{"status", "package", "software", "os", "group", "unit"
 // status or package request, an empty value, a key given twice, an
 // unclosed quote under "q").
 //
-// software is the package filter for now: client.HostQuery has no
-// software (inventory) filter yet.
+// software filters on the inventory's installed software (name, an
+// operator and a version, or a prefix*), package on WAPT packages.
 func ParseFilter(text string) (client.HostQuery, error) {
 	var q client.HostQuery
 	bad := FieldErrors{}
@@ -226,20 +226,21 @@ func ParseFilter(text string) (client.HostQuery, error) {
 				continue
 			}
 			q.Status = st
-		case "package", "software":
-			// TODO: send software as HostQuery.Software (the inventory's
-			// installed software) once server/client has that field; it
-			// filters on WAPT packages until then.
+		case "package":
 			req := packageRequest(val)
 			if _, err := version.ParseRequest(req); err != nil {
 				bad[key] = err.Error()
 				continue
 			}
-			if q.Package != "" {
-				bad[key] = "package and software cannot be combined yet"
+			q.Package = req
+		case "software":
+			// The inventory's installed software (the server parses it:
+			// name, name<op>version, name(<op>version), prefix*).
+			if strings.ContainsAny(val, "\x00\n\r") || len(val) > 512 {
+				bad[key] = "not a software filter"
 				continue
 			}
-			q.Package = req
+			q.Software = val
 		case "os":
 			q.OS = val
 		case "group":

@@ -3,7 +3,9 @@ package admin
 import (
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -143,7 +145,14 @@ func TestHostsAndDashboard(t *testing.T) {
 		return wire.PackageState{Package: p, Version: "1-1", Status: "ERROR", State: wire.StateError, LastError: "boom"}
 	}
 	s.registerHost(t, "host-a").report(t, failed("broken"), ok("firefox"))
-	s.registerHost(t, "host-b").report(t, ok("firefox"))
+	hb := s.registerHost(t, "host-b")
+	hb.report(t, ok("firefox"))
+	// host-b's inventory lists openssl 3.0.19 (the software filter).
+	sw := []byte(`[{"name":"openssl","version":"3.0.19-1~deb12u2","source":"dpkg"}]`)
+	sum := sha256.Sum256(sw)
+	hash := hex.EncodeToString(sum[:])
+	must(t, hb.c.PostStatus(ctx, "host-b", wire.StatusReport{UUID: "host-b", Time: time.Now().UTC(), Packages: []wire.PackageState{ok("firefox")},
+		Sections: map[string]wire.Section{"software": {Hash: hash, Data: sw}}, SectionHashes: map[string]string{"software": hash}}))
 	s.registerHost(t, "host-c")
 	s.registerHost(t, "host-d").report(t, failed("broken"), failed("other"),
 		wire.PackageState{Package: "tis-7zip", Version: "19-1", State: wire.StateNeedInstall})
@@ -157,7 +166,10 @@ func TestHostsAndDashboard(t *testing.T) {
 		{"status=OK", []string{"host-b"}},
 		{"host-b", []string{"host-b"}},
 		{"package:broken", []string{"host-a", "host-d"}},
-		{"software:firefox>=1", []string{"host-a", "host-b"}},
+		{"package:firefox>=1", []string{"host-a", "host-b"}},
+		{"software:openssl<99", []string{"host-b"}},
+		{"software:openssl<3.0.10", nil},
+		{"software:open*", []string{"host-b"}},
 	}
 	for _, tt := range tests {
 		q, err := ParseFilter(tt.filter)
