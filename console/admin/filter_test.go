@@ -3,6 +3,7 @@ package admin
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/wapt-go/wapt/server/client"
 )
@@ -61,5 +62,18 @@ func TestParseFilter(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseFilterUnreachable: status:unreachable selects the hosts not seen
+// for UnreachableAfter.
+func TestParseFilterUnreachable(t *testing.T) {
+	q, err := ParseFilter("status:Unreachable os:linux")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Now().Add(-UnreachableAfter)
+	if d := q.SeenBefore.Sub(want); d > time.Second || d < -time.Second || q.Status != "" || q.OS != "linux" {
+		t.Errorf("ParseFilter = %+v, want seen before %s", q, want)
 	}
 }

@@ -81,7 +81,7 @@ func (s *Session) Dashboard(ctx context.Context) (Dashboard, error) {
 		reported += d.ByStatus[st]
 	}
 	d.ByStatus[""] = max(0, d.Total-reported)
-	l, err := s.client.ListHostsSeen(ctx, client.HostQuery{Limit: 1}, time.Time{}, now.Add(-UnreachableAfter))
+	l, err := s.client.ListHosts(ctx, client.HostQuery{Limit: 1, SeenBefore: now.Add(-UnreachableAfter)})
 	if err != nil {
 		return d, fmt.Errorf("dashboard: unreachable hosts: %w", mapErr(err))
 	}
@@ -220,6 +220,10 @@ func ParseFilter(text string) (client.HostQuery, error) {
 		seen[key] = true
 		switch key {
 		case "status":
+			if strings.EqualFold(val, StatusUnreachable) {
+				q.SeenBefore = time.Now().Add(-UnreachableAfter)
+				continue
+			}
 			st := strings.ToUpper(val)
 			if !slices.Contains(wire.States, st) {
 				bad[key] = fmt.Sprintf("unknown status %q (use %s)", val, strings.Join(wire.States, ", "))

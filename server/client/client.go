@@ -243,6 +243,9 @@ type HostQuery struct {
 	RAMMin, RAMMax, DiskFreeMin int64
 	// Duplicates keeps the hosts sharing their system UUID with another.
 	Duplicates bool
+	// SeenAfter and SeenBefore bound the last accepted status report (zero:
+	// no bound; hosts that never reported match neither bound).
+	SeenAfter, SeenBefore time.Time
 	// Sort is the order: "name" (the server's default), "last_seen" or
 	// "status"; Desc reverses it.
 	Sort string
@@ -279,6 +282,12 @@ func (q HostQuery) Values() url.Values {
 	set("sort", q.Sort)
 	if q.Desc {
 		v.Set("desc", "true")
+	}
+	if !q.SeenAfter.IsZero() {
+		v.Set("seen_after", q.SeenAfter.UTC().Format(time.RFC3339))
+	}
+	if !q.SeenBefore.IsZero() {
+		v.Set("seen_before", q.SeenBefore.UTC().Format(time.RFC3339))
 	}
 	if q.Offset > 0 {
 		v.Set("offset", strconv.Itoa(q.Offset))

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"time"
 
 	"github.com/wapt-go/wapt/shared/control"
 	"github.com/wapt-go/wapt/shared/wire"
@@ -71,21 +70,4 @@ func (c *Client) download(ctx context.Context, path string, w io.Writer, max int
 		return n, fmt.Errorf("GET %s: %w: more than %d bytes", path, ErrTooLong, max)
 	}
 	return n, nil
-}
-
-// ListHostsSeen is ListHosts restricted to hosts whose last status report
-// is after seenAfter and before seenBefore (GET /api/v1/hosts with
-// seen_after / seen_before; a zero time is no bound; hosts that never
-// reported match neither bound).
-func (c *Client) ListHostsSeen(ctx context.Context, q HostQuery, seenAfter, seenBefore time.Time) (wire.HostList, error) {
-	var l wire.HostList
-	v := q.Values()
-	if !seenAfter.IsZero() {
-		v.Set("seen_after", seenAfter.UTC().Format(time.RFC3339))
-	}
-	if !seenBefore.IsZero() {
-		v.Set("seen_before", seenBefore.UTC().Format(time.RFC3339))
-	}
-	err := c.do(ctx, http.MethodGet, "/api/v1/hosts", v, nil, &l)
-	return l, err
 }

@@ -59,9 +59,9 @@ func TestDownloads(t *testing.T) {
 		})
 	}
 	before := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-	l, err := c.ListHostsSeen(ctx, HostQuery{Status: "OK", Limit: 1}, time.Time{}, before)
+	l, err := c.ListHosts(ctx, HostQuery{Status: "OK", Limit: 1, SeenBefore: before})
 	if err != nil || l.Total != 3 {
-		t.Fatalf("ListHostsSeen = %+v, %v", l, err)
+		t.Fatalf("ListHosts seen before = %+v, %v", l, err)
 	}
 	if want := "limit=1&seen_before=2030-01-02T03%3A04%3A05Z&status=OK"; gotQuery != want {
 		t.Errorf("query %q, want %q", gotQuery, want)
